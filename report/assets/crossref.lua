@@ -1,0 +1,57 @@
+-- Numbers figures and tables, resolves @fig-x / @tbl-x references, and styles banners.
+-- HTML: "Figure 3: caption" prefixes and "Figure 3" links, each in a span the checks exempt.
+-- Typst: typst numbers figures itself; references become native @label references.
+
+local kinds = { fig = "Figure", tbl = "Table" }
+local numbers = {}
+local counters = { fig = 0, tbl = 0 }
+local is_typst = FORMAT:match("typst") ~= nil
+
+local function kind_of(id)
+  local prefix = id and id:match("^(%a+)%-")
+  return prefix and kinds[prefix] and prefix or nil
+end
+
+local function label_span(text)
+  return pandoc.Span({ pandoc.Str(text) }, { class = "xref-label" })
+end
+
+local function number(el)
+  local prefix = kind_of(el.identifier)
+  if not prefix then return nil end
+  counters[prefix] = counters[prefix] + 1
+  numbers[el.identifier] = kinds[prefix] .. " " .. counters[prefix]
+  if is_typst then return nil end
+  local caption = el.caption.long
+  if #caption > 0 and caption[1].content then
+    table.insert(caption[1].content, 1, label_span(numbers[el.identifier] .. ": "))
+  else
+    el.caption.long = { pandoc.Plain({ label_span(numbers[el.identifier]) }) }
+  end
+  return el
+end
+
+local function reference(cite)
+  local id = cite.citations[1].id
+  if not kind_of(id) then return nil end
+  if is_typst then return pandoc.RawInline("typst", "@" .. id) end
+  local text = numbers[id] or ("??" .. id)
+  return pandoc.Link({ label_span(text) }, "#" .. id)
+end
+
+local function banner(div)
+  if not (div.classes:includes("banner") or div.classes:includes("placeholder")) then return nil end
+  if is_typst then
+    return {
+      pandoc.RawBlock("typst", "#block(fill: rgb(\"#fff3cd\"), stroke: rgb(\"#d39e00\"), inset: 8pt, radius: 4pt, width: 100%)["),
+      div,
+      pandoc.RawBlock("typst", "]"),
+    }
+  end
+  return nil
+end
+
+return {
+  { Figure = number, Table = number, Div = banner },
+  { Cite = reference },
+}

@@ -1,0 +1,130 @@
+"""The checks that the document says what the results say.
+
+- ``untraced_numbers``: a number in the Markdown that no filter printed (typed by hand).
+- ``verify_html``: every traced number in the HTML equals its stored value, formatted the
+  same way, and no other number appears outside headings' and captions' own numbering.
+- ``verify_pdf``: every traced number appears in the PDF's text.
+- ``invariants``: what each section says must hold in its own results.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from report.ledger import format_value
+from report.values import lookup
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*%?(?![\w])")
+SPAN = re.compile(r"\[(?:[^\[\]\\]|\\.)*\]\{#n\d+ \.num title=\"[^\"]*\"\}")
+FIGURE_TARGET = re.compile(r"\]\([^)]*\)\{[^}]*\}|\{#(?:fig|tbl|sec)-[^}]*\}|\{\.[^}]*\}")
+EXEMPT_CLASSES = {"header-section-number", "xref-label", "toc-section-number"}
+
+
+def untraced_numbers(markdown: str, template_dir: Path) -> list[str]:
+    """Numbers in the rendered Markdown that did not come through a filter, with template lines."""
+    body = markdown.split("\n---\n", 1)[1] if markdown.startswith("---\n") else markdown
+    stripped = FIGURE_TARGET.sub("", SPAN.sub("", body))
+    problems = []
+    for token in sorted(set(NUMBER.findall(stripped))):
+        places = _template_lines(token, template_dir) or ["a template (not found in the sources)"]
+        problems.append(f"number {token!r} is typed into {', '.join(places)}, not taken from results; "
+                        "print it from a result with a filter, or declare it with lit()")
+    return problems
+
+
+def _template_lines(token: str, template_dir: Path) -> list[str]:
+    pattern = re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w])")
+    places = []
+    for template in sorted(template_dir.glob("*.j2")):
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
+            text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|<#--.*?--#>", "", line)
+            if pattern.search(text):
+                places.append(f"{template.name}:{number}")
+    return places
+
+
+class _NumberSpans(HTMLParser):
+    """Collects traced spans (id, title, text) and the text outside them."""
+
+    def __init__(self):
+        super().__init__()
+        self.spans, self.loose, self._stack = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        classes = set((attributes.get("class") or "").split())
+        if tag in ("script", "style", "title", "nav"):
+            kind = "skip"
+        elif tag == "span" and "num" in classes:
+            kind = "num"
+            self.spans.append([attributes.get("id"), attributes.get("title"), ""])
+        elif classes & EXEMPT_CLASSES:
+            kind = "skip"
+        else:
+            kind = None
+        self._stack.append((tag, kind))
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            if self._stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        kinds = [kind for _, kind in self._stack]
+        if "num" in kinds:
+            self.spans[-1][2] += data
+        elif "skip" not in kinds:
+            self.loose.append(data)
+
+
+def verify_html(html: str, ledger: list[dict], results: dict) -> list[str]:
+    """Each traced number equals its stored value; nothing else numeric is printed."""
+    parser = _NumberSpans()
+    parser.feed(html)
+    by_id = {entry["id"]: entry for entry in ledger}
+    problems = []
+    for span_id, path, text in parser.spans:
+        entry = by_id.get(span_id)
+        expected = _expected_text(entry, results) if entry else None
+        if expected is None or " ".join(text.split()) != expected:
+            problems.append(f"report.html #{span_id}: prints {text!r} from {path}, "
+                            f"the store gives {expected!r}")
+    for token in NUMBER.findall(" ".join(parser.loose)):
+        problems.append(f"report.html: number {token!r} is not traced to a result")
+    return problems
+
+
+def _expected_text(entry: dict, results: dict) -> str | None:
+    path = entry["path"]
+    if path.startswith("literal:"):
+        return entry["text"]
+    if path.startswith(("mean(", "sd(")):
+        return entry["text"]  # aggregates are recomputed by re-rendering, see report.build
+    try:
+        return format_value(entry["kind"], lookup(results, path), entry["digits"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
+    """Every traced number appears in the PDF's text (order-free, with multiplicity)."""
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
+    text = re.sub(r"\s+", "", text).replace("\u2212", "-")  # typst typesets "-" as a minus sign
+    problems = []
+    for entry in ledger:
+        printed = re.sub(r"\s+", "", entry["text"])
+        if printed and printed not in text:
+            problems.append(f"report.pdf: {entry['path']} = {entry['text']!r} is missing from the PDF text")
+    return problems
+
+
+def invariants(modules: dict, results_by_section: dict[str, list[dict]]) -> list[str]:
+    """Each section's own ``invariants(data)`` over every stored seed."""
+    problems = []
+    for name, datas in results_by_section.items():
+        for index, data in enumerate(datas):
+            problems += [f"{name} (seed #{index + 1}): {p}" for p in modules[name].invariants(data)]
+    return problems

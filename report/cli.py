@@ -1,0 +1,103 @@
+"""``python build.py``: parse the command line, run one build, print a summary, exit with a code.
+
+Exit codes: 0 all built; 1 a section failed, a claim no longer holds, or --check found a
+mismatch; 2 bad input (unknown section or flag, malformed --set, missing data, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from experiments import SECTIONS
+from report.errors import BuildError, UsageError
+from report.pipeline import Options, build, plan_all, validate, check_out_dir
+from report.status import Outcome
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one paragraph with a hint, exit 2, like every other bad input
+        raise UsageError(f"{message}", f"see `python build.py --help`")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python build.py", description="Run the experiments that are stale and "
+                "render the report (HTML and PDF) from their stored results.")
+    p.add_argument("sections", nargs="*", metavar="SECTION",
+                   help=f"rebuild only these sections ({', '.join(SECTIONS)}); the others come from the store")
+    p.add_argument("--list", action="store_true", help="show each section as fresh / stale / missing, and why")
+    p.add_argument("--profile", default="full", choices=["quick", "full"],
+                   help="quick: tiny runs for tests (the report says so); full: the report's settings")
+    p.add_argument("--force", action="store_true", help="rerun the named sections (all, if none named)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value, e.g. --set kmnist.lr=0.01 (repeatable)")
+    p.add_argument("--to", default="html,pdf", help="output formats: html,pdf,md (default html,pdf)")
+    p.add_argument("--out", default="_build", type=Path, help="output folder (default _build)")
+    p.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"],
+                   help="renderer: quarto when installed (auto), else pandoc+typst")
+    p.add_argument("--jobs", type=int, default=None, help="parallel jobs for stale sections and seeds")
+    p.add_argument("--executor", default="local", choices=["local", "dask"],
+                   help="where units run: local processes, or a Dask cluster (--scheduler)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
+    p.add_argument("--draft", action="store_true", help="render false claims highlighted instead of failing")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def options_from(args) -> Options:
+    if args.executor == "dask" and not args.scheduler:
+        raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT",
+                         "give the address of a running Dask scheduler")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}", "use --jobs 1 or more")
+    return Options(sections=args.sections, profile=args.profile, force=args.force, sets=args.sets,
+                   to=[fmt.strip() for fmt in args.to.split(",") if fmt.strip()], out=args.out,
+                   engine=args.engine, jobs=args.jobs,
+                   scheduler=args.scheduler if args.executor == "dask" else None,
+                   device=args.device, draft=args.draft, show_progress=not args.quiet)
+
+
+def list_sections(options: Options) -> None:
+    sets = validate(options)
+    units, _, _ = plan_all(options, check_out_dir(options.out), sets)
+    rows = [(u.section, u.seed, u.freshness.value, "; ".join(u.reasons)) for u in units]
+    print(tabulate(rows, ["section", "seed", "state", "why"]))
+
+
+def print_summary(summary) -> None:
+    rows = [(u.section, u.seed, u.outcome.value, f"{u.wall_time:.1f} s" if u.outcome is Outcome.RAN else "")
+            for u in summary.units]
+    print(tabulate(rows, ["section", "seed", "result", "wall time"]), file=sys.stderr)
+    for unit in summary.failed:
+        print(f"FAILED {unit.label}: {unit.error}" + (f" (log: {unit.log_path})" if unit.log_path else ""),
+              file=sys.stderr)
+    for fmt, path in summary.outputs.items():
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"build took {summary.wall_time:.1f} s", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        args = parser().parse_args(argv)
+        options = options_from(args)
+        if args.list:
+            list_sections(options)
+            return 0
+        summary = build(options)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: the stored results and the last report are unchanged", file=sys.stderr)
+        return 130
+    print_summary(summary)
+    if not summary.failed:
+        return 0
+    return 2 if any(u.user_error for u in summary.failed) else 1

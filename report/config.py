@@ -1,0 +1,137 @@
+"""Section configs: defaults from each section's dataclass, the profile's overrides, then ``--set``.
+
+    >>> overrides = parse_sets(["toy_mlp.lr=0.02"])            # {"toy_mlp": {"lr": "0.02"}}
+    >>> cfg = resolve(load_section("toy_mlp"), "quick", overrides["toy_mlp"])
+
+Every ``--set`` value is parsed once, here, against the field's type; an unknown key or a
+wrong type is rejected with the list of valid keys. ``seeds`` is accepted for every section:
+the engine runs the section once per seed.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import typing
+from types import ModuleType
+
+from experiments import SECTIONS
+from report.errors import ConfigError, UsageError
+
+PROFILES = ("quick", "full")
+SEEDS_KEY = "seeds"
+
+
+def load_section(name: str) -> ModuleType:
+    """Import a section's light module (no torch); unknown names list the valid ones."""
+    if name not in SECTIONS:
+        raise UsageError(f"unknown section {name!r}; valid sections: {', '.join(SECTIONS)}",
+                         "name one of the valid sections, or none to build them all")
+    return importlib.import_module(SECTIONS[name])
+
+
+def parse_sets(assignments: list[str]) -> dict[str, dict[str, str]]:
+    """Split ``section.key=value`` strings into ``{section: {key: raw value}}``."""
+    parsed: dict[str, dict[str, str]] = {}
+    for text in assignments:
+        target, sep, value = text.partition("=")
+        section, dot, key = target.strip().partition(".")
+        if not sep or not dot or not key or not value.strip():
+            raise UsageError(f"malformed --set {text!r}: expected SECTION.KEY=VALUE",
+                             "for example --set kmnist.lr=0.01")
+        if section not in SECTIONS:
+            raise UsageError(f"--set {text!r}: unknown section {section!r}; valid sections: "
+                             f"{', '.join(SECTIONS)}", "use one of the section names")
+        parsed.setdefault(section, {})[key] = value.strip()
+    return parsed
+
+
+def resolve(module: ModuleType, profile: str, sets: dict[str, str]):
+    """The section's config for a profile, with ``--set`` values (``seeds`` excluded) applied."""
+    values = dict(module.QUICK) if profile == "quick" else {}
+    hints = typing.get_type_hints(module.Config)
+    for key, raw in sets.items():
+        if key == SEEDS_KEY:
+            continue
+        if key not in hints:
+            raise ConfigError(f"unknown key {module_name(module)}.{key}; valid keys: "
+                              f"{', '.join([*hints, SEEDS_KEY])}", "check the spelling of the key")
+        values[key] = parse_value(f"{module_name(module)}.{key}", raw, hints[key])
+    try:
+        return module.Config(**values)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid setting for section {module_name(module)}: {exc}",
+                          "change the --set value to one in range") from None
+
+
+def seeds(module: ModuleType, config, sets: dict[str, str]) -> tuple[int, ...]:
+    """The seeds to run: ``--set SECTION.seeds=[...]``, else the config's own seed."""
+    if SEEDS_KEY not in sets:
+        return (config.seed,)
+    chosen = parse_value(f"{module_name(module)}.seeds", sets[SEEDS_KEY], tuple[int, ...])
+    if not chosen or len(set(chosen)) != len(chosen):
+        raise ConfigError(f"{module_name(module)}.seeds must be a non-empty list of distinct "
+                          f"integers, got {sets[SEEDS_KEY]!r}", "for example --set kmnist.seeds=[1,2,3]")
+    return chosen
+
+
+def parse_value(key: str, raw: str, kind):
+    """Parse ``raw`` as ``kind`` (int, float, str, bool, or a tuple of one of those)."""
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        item_kind = typing.get_args(kind)[0]
+        items = _literal(key, raw) if raw.startswith(("[", "(")) else raw.split(",")
+        if not isinstance(items, (list, tuple)):
+            raise _wrong_type(key, raw, kind)
+        return tuple(parse_value(key, str(item).strip(), item_kind) for item in items)
+    if origin is typing.Literal:
+        if raw not in typing.get_args(kind):
+            raise ConfigError(f"{key}={raw!r} is not one of {', '.join(typing.get_args(kind))}",
+                              "pick one of the listed values")
+        return raw
+    return _scalar(key, raw, kind)
+
+
+def _scalar(key: str, raw: str, kind):
+    if kind is str:
+        return raw.strip("'\"")
+    if kind is bool:
+        lowered = raw.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        raise _wrong_type(key, raw, kind)
+    try:
+        value = kind(raw) if kind is float else _literal(key, raw)
+    except ValueError:
+        raise _wrong_type(key, raw, kind) from None
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _wrong_type(key, raw, kind)
+    return value
+
+
+def _literal(key: str, raw: str):
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        raise ConfigError(f"cannot parse {key}={raw!r}", "write a Python literal, e.g. [1,2,3]") from None
+
+
+def _wrong_type(key: str, raw: str, kind) -> ConfigError:
+    name = getattr(kind, "__name__", str(kind))
+    return ConfigError(f"{key}={raw!r} is not a valid {name}", f"give {key} a {name} value")
+
+
+def module_name(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
+
+
+def as_json(config, for_fingerprint: bool = False) -> dict:
+    """The config as plain JSON data; ``for_fingerprint`` drops fields that don't affect results."""
+    return {f.name: _jsonable(getattr(config, f.name)) for f in dataclasses.fields(config)
+            if not (for_fingerprint and f.metadata.get("fingerprint") is False)}
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value

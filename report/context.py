@@ -1,0 +1,40 @@
+"""What a running section may touch: its artifact folder, a progress bar, a logger, the device."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+
+@dataclass
+class Context:
+    """Handed to ``run(config, ctx)``; see ``experiments/__init__.py`` for the contract.
+
+    >>> ctx = Context(Path("/tmp/art"))
+    >>> name = ctx.save_figure(fig, "loss")   # writes /tmp/art/loss.png, returns "loss.png"
+    """
+
+    artifact_dir: Path
+    device: str = "auto"
+    show_progress: bool = True
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("report.section"))
+
+    def __post_init__(self):
+        self.artifact_dir = Path(self.artifact_dir)
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+
+    def save_figure(self, fig, name: str, dpi: int = 150) -> str:
+        """Save a matplotlib figure as ``<name>.png`` and close it; return the file name."""
+        import matplotlib.pyplot as plt
+
+        file_name = f"{name}.png"
+        fig.savefig(self.artifact_dir / file_name, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        return file_name
+
+    def progress(self, iterable=None, total=None, desc: str = "", **kwargs):
+        """A tqdm bar on stderr, silent when the build asked for no progress output."""
+        return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress,
+                    leave=False, dynamic_ncols=True, **kwargs)

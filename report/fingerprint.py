@@ -1,0 +1,150 @@
+"""What a section's result depends on, as named parts and one hash.
+
+The parts: the section's source files and the project modules they import (found by
+reading the code, so nothing heavy gets imported), the resolved config, checksums of the
+input data, and the versions of the libraries that compute. ``reasons`` compares two sets
+of parts and says in words what changed. Templates are not a part: prose never retrains.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LIBRARIES = ("torch", "torchvision", "numpy")
+
+
+class HashMemo:
+    """File hashes remembered by path, size and modification time, so big data hashes once."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.entries: dict[str, list] = {}
+        if path and path.exists():
+            try:
+                self.entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self.entries = {}
+        self.changed = False
+
+    def hash(self, file: Path) -> str | None:
+        try:
+            stat = file.stat()
+        except OSError:
+            return None
+        key, state = str(file.resolve()), [stat.st_size, stat.st_mtime_ns]
+        cached = self.entries.get(key)
+        if cached and cached[:2] == state:
+            return cached[2]
+        digest = sha256_file(file)
+        self.entries[key] = [*state, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if self.path and self.changed:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries))
+            tmp.replace(self.path)
+
+
+def sha256_file(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def source_files(module_name: str) -> list[Path]:
+    """The files of a module (or package) and of every project module it imports, recursively."""
+    seen: set[Path] = set()
+    pending = list(_module_files(module_name))
+    while pending:
+        file = pending.pop()
+        if file in seen:
+            continue
+        seen.add(file)
+        for imported in _imports(file):
+            pending.extend(_module_files(imported))
+    return sorted(seen)
+
+
+def _module_files(dotted: str) -> list[Path]:
+    base = PROJECT_ROOT.joinpath(*dotted.split("."))
+    if (base / "__init__.py").exists():
+        return [base / "__init__.py"]
+    if base.with_suffix(".py").exists():
+        return [base.with_suffix(".py")]
+    return []
+
+
+def _imports(file: Path) -> set[str]:
+    """Absolute dotted names a file imports, relative imports resolved against its package."""
+    package = ".".join(file.relative_to(PROJECT_ROOT).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(file.read_text(), str(file))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve_relative(package, node.module, node.level)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name}
+
+
+def _resolve_relative(package: str, module: str | None, level: int) -> str:
+    if level == 0:
+        return module or ""
+    parts = package.split(".")[: len(package.split(".")) - level + 1]
+    return ".".join([*parts, module] if module else parts)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions read from package metadata, without importing the libraries."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def parts(module_name: str, config_json: dict, inputs: dict[str, Path], memo: HashMemo) -> dict:
+    """Everything a result depends on, by name."""
+    return {
+        "sources": {str(f.relative_to(PROJECT_ROOT)): memo.hash(f) for f in source_files(module_name)},
+        "config": config_json,
+        "inputs": {name: memo.hash(Path(path)) for name, path in sorted(inputs.items())},
+        "versions": library_versions(),
+    }
+
+
+def digest(fingerprint_parts: dict) -> str:
+    return hashlib.sha256(json.dumps(fingerprint_parts, sort_keys=True).encode()).hexdigest()
+
+
+def reasons(old: dict, new: dict) -> list[str]:
+    """What changed between two sets of parts, in words, e.g. ``config lr: 0.001 -> 0.01``."""
+    found = []
+    for kind, label in (("sources", "source"), ("config", "config"), ("inputs", "input"),
+                        ("versions", "version")):
+        before, after = old.get(kind, {}), new.get(kind, {})
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                found.append(_describe(label, key, before.get(key), after.get(key)))
+    return found
+
+
+def _describe(label: str, key: str, before, after) -> str:
+    if label == "source" or label == "input":
+        if after is None:
+            return f"{label} {key} missing"
+        return f"{label} {key} {'added' if before is None else 'changed'}"
+    return f"{label} {key}: {before} -> {after}"

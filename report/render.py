@@ -1,0 +1,241 @@
+"""Jinja templates to Quarto-flavoured Markdown, with every printed number in the ledger.
+
+    >>> doc = render(Path("templates"), sections, provenance, out_dir=Path("_build"))
+    >>> doc.text        # report.qmd
+    >>> doc.ledger      # every number: result path, value, printed text, template line
+
+Numbers leave results only through the filters ``num``, ``pct``, ``int``, ``sci`` and
+``text``; each wraps its output in a span ``[85.96%]{#n12 .num title="kmnist.lin.accuracy"}``
+that names its source, so the HTML carries its own provenance and the checks can compare
+it with the store. Printing a bare number is a template error; a number the template
+itself must say goes through ``lit()``, so such literals are visible and rare.
+Jinja comments are written ``<#-- ... --#>``, because ``{#`` opens Pandoc attributes.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+from tabulate import tabulate
+
+from report.errors import ClaimError, TemplateProblem
+from report.ledger import FORMATS, Ledger
+from report.values import DictView, ListView, TrackedFloat, TrackedInt, TrackedStr, lookup, track
+
+NUMBER_TYPES = (int, float)
+
+
+@dataclass
+class SectionView:
+    """What the report shows for one section: its results, or why there are none."""
+
+    name: str
+    template: str
+    records: list = field(default_factory=list)  # one per seed, the primary seed first
+    problem: str = ""  # why there is no result to show (failed, not built)
+    stale_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.records) and not self.problem
+
+    @property
+    def seeds(self) -> list[int]:
+        return [record.seed for record in self.records]
+
+
+@dataclass
+class Claim:
+    name: str
+    holds: bool
+    template: str
+    line: int
+
+
+@dataclass
+class Document:
+    text: str
+    ledger: Ledger
+    claims: list[Claim]
+    results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": ...}
+
+
+def section_key(name: str, seed: int, primary_seed: int) -> str:
+    return name if seed == primary_seed else f"{name}@{seed}"
+
+
+class Renderer:
+    def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
+        self.out_dir, self.draft = out_dir, draft
+        self.ledger, self.claims = Ledger(), []
+        self.artifact_dirs: dict[str, Path] = {}
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
+                                      undefined=jinja2.StrictUndefined, finalize=self._finalize,
+                                      comment_start_string="<#--", comment_end_string="--#>",
+                                      keep_trailing_newline=True, autoescape=False)
+        for kind in FORMATS:
+            self.env.filters[kind] = self._formatter(kind)
+        self.env.globals.update(figure=self.figure, table=self.table, matrix=self.matrix,
+                                claim=self.claim, lit=self.lit, spread=self.spread, ranked=self.ranked)
+
+    # -- numbers -------------------------------------------------------------------------
+    def _formatter(self, kind: str):
+        def format_filter(value, digits: int | None = None):
+            return self.record(value, kind, digits)
+        format_filter.__name__ = kind
+        return format_filter
+
+    def record(self, value, kind: str, digits=None, path: str | None = None) -> Markup:
+        """Print a traced value and add it to the ledger."""
+        path = path or getattr(value, "path", None)
+        if path is None:
+            raise TemplateProblem(f"{self._where_text()}: the value {value!r} has no result path",
+                                  "print values taken from r.<section>...; compute derived "
+                                  "numbers in the experiment, or declare a literal with lit()")
+        plain = _plain(value)
+        entry = self.ledger.add(path, plain, kind, digits, self._where())
+        return Markup(f'[{_escape(entry.text)}]{{#{entry.id} .num title="{path}"}}')
+
+    def lit(self, value) -> Markup:
+        """A number the template states itself (a class count in a heading, say): visible, rare."""
+        return self.record(value, "text", path=f"literal:{self._where_text()}")
+
+    def spread(self, value, kind: str = "num", digits=None) -> Markup:
+        """Mean +- sd over the section's seeds, with each seed's value; empty for one seed."""
+        section, _, rest = value.path.partition(".")
+        keys = [k for k in self.artifact_dirs if k == section or k.startswith(section + "@")]
+        if len(keys) < 2:
+            return Markup("")
+        values = [float(lookup(self._results, f"{k}.{rest}")) for k in keys]
+        mean = self.record(statistics.fmean(values), kind, digits, path=f"mean({section}@*.{rest})")
+        sd = self.record(statistics.stdev(values), kind, digits, path=f"sd({section}@*.{rest})")
+        seeds = ", ".join(f"{k.partition('@')[2] or self._primary_seed[section]}: "
+                          f"{self.record(v, kind, digits, path=f'{k}.{rest}')}"
+                          for k, v in zip(keys, values))
+        return Markup(f"{mean} ± {sd} over seeds ({seeds})")
+
+    def _finalize(self, value):
+        if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
+            raise TemplateProblem(f"{self._where_text()}: the number {value!r} is printed without "
+                                  "a format filter", "use | num(3), | pct(2), | int or lit(...)")
+        return value
+
+    # -- figures, tables, claims ----------------------------------------------------------
+    def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
+        """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
+        section = file.path.partition(".")[0]
+        target = os.path.relpath(self.artifact_dirs[section] / str(file), self.out_dir)
+        return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
+
+    def table(self, rows, columns, caption: str, label: str) -> Markup:
+        """A pipe table from result rows; ``columns`` is a list of (key, header, "kind:digits")."""
+        body = [[self._cell(row[key], spec) for key, _, spec in columns] for row in rows]
+        headers = [header for _, header, _ in columns]
+        align = ["left" if spec == "label" else "right" for _, _, spec in columns]
+        text = tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
+        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+
+    def matrix(self, values, row_labels, col_labels, caption: str, label: str, corner: str = "") -> Markup:
+        """A labelled matrix (a confusion matrix, say) as a table of traced integers."""
+        body = [[_escape(str(r)), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
+        text = tabulate(body, [corner, *map(str, col_labels)], tablefmt="pipe",
+                        colalign=["left", *["right"] * len(col_labels)], disable_numparse=True)
+        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+
+    def _cell(self, value, spec: str):
+        if spec == "label":
+            return _escape(str(value))
+        kind, _, digits = spec.partition(":")
+        return self.record(value, kind, int(digits) if digits else None)
+
+    def claim(self, name: str, holds: bool, caller=None) -> Markup:
+        """A sentence that must hold in the data: ``{% call claim("x beats y", r.x > r.y) %}...{% endcall %}``."""
+        template, line = self._where()
+        self.claims.append(Claim(name, bool(holds), template, line))
+        text = caller() if caller else ""
+        if holds:
+            return Markup(text)
+        if not self.draft:
+            raise ClaimError(f"claim {name!r} ({template}:{line}) does not hold in the results",
+                             "rewrite the sentence for the new results, or build with --draft to see it marked")
+        return Markup(f"[**FALSE CLAIM ({_escape(name)}):** {text}]{{.claim-false}}")
+
+    def ranked(self, items, key: str, label: str = "name", kind: str = "pct", digits=None,
+               descending: bool = True) -> Markup:
+        """Items ordered by a result value, e.g. ``NetConv (94.10%) > NetFull (...) > ...``."""
+        order = sorted(items, key=lambda item: item[key], reverse=descending)
+        sign = " > " if descending else " < "
+        return Markup(sign.join(f"{item[label]} ({self.record(item[key], kind, digits)})" for item in order))
+
+    # -- rendering -----------------------------------------------------------------------
+    def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
+        self._results, self._primary_seed = {"provenance": provenance}, {}
+        views = {}
+        for section in sections:
+            if not section.ok:
+                continue
+            self._primary_seed[section.name] = section.seeds[0]
+            for record in section.records:
+                key = section_key(section.name, record.seed, section.seeds[0])
+                self._results[key] = {**record.data, "config": record.meta["profile_config"]}
+                self.artifact_dirs[key] = record.artifact_dir
+            views[section.name] = track(self._results[section.name], section.name)
+        try:
+            text = self.env.get_template("report.qmd.j2").render(
+                r=views, sections=sections, prov=track(provenance, "provenance"), **context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(f"template syntax error in {exc.name or exc.filename}, line {exc.lineno}: "
+                                  f"{exc.message}", "fix the template at that line") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
+                                  "check the name against the section's results (see _build/results)") from None
+        return Document(text, self.ledger, self.claims, self._results)
+
+    def _where(self) -> tuple[str, int]:
+        return _template_frame() or ("?", 0)
+
+    def _where_text(self) -> str:
+        template, line = self._where()
+        return f"{template}:{line}"
+
+
+def _template_frame() -> tuple[str, int] | None:
+    """The template name and line of the innermost template code on the call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            return template.name, template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def _traceback_location() -> str:
+    tb = sys.exc_info()[2]
+    location = "template"
+    while tb is not None:
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            location = f"{template.name}:{template.get_corresponding_lineno(tb.tb_lineno)}"
+        tb = tb.tb_next
+    return location
+
+
+def _plain(value):
+    for tracked, plain in ((TrackedFloat, float), (TrackedInt, int), (TrackedStr, str)):
+        if isinstance(value, tracked):
+            return plain(value)
+    return value
+
+
+def _escape(text: str) -> str:
+    """Escape the Markdown characters that could break a span or a table cell."""
+    return "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in text)
+
+
+__all__ = ["Renderer", "SectionView", "Document", "Claim", "DictView", "ListView", "section_key"]

@@ -1,0 +1,198 @@
+"""Decide what is stale, run what must run (here, in a process pool, or on a Dask cluster), store it.
+
+A *unit* is one section run with one seed. Units are independent, so the same
+``execute_unit`` runs in this process, in a local process pool, or on a Dask worker; it
+returns the result as data plus artifact bytes, and only this process writes the store.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import tempfile
+import time
+import traceback
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from report import config as configs
+from report import fingerprint
+from report.context import Context
+from report.errors import UsageError
+from report.status import Freshness, Outcome
+from report.store import CorruptRecord, Record, Store
+
+log = logging.getLogger("report")
+
+
+@dataclass
+class Unit:
+    """One section and seed: what it depends on, and what the store holds for it."""
+
+    section: str
+    seed: int
+    module: str
+    config: object
+    fingerprint: str
+    parts: dict
+    freshness: Freshness
+    reasons: list[str]
+    stored: Record | None
+    outcome: Outcome = Outcome.SKIPPED
+    record: Record | None = None
+    wall_time: float = 0.0
+    error: str = ""
+    user_error: bool = False
+    log_path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.section}[seed={self.seed}]"
+
+
+@dataclass
+class Payload:
+    """What a unit run sends back: result data and artifact bytes, or the error."""
+
+    data: dict | None
+    files: dict[str, bytes] = field(default_factory=dict)
+    wall_time: float = 0.0
+    error: str = ""
+    traceback: str = ""
+    user_error: bool = False
+
+
+def plan(names: list[str], profile: str, sets: dict[str, dict[str, str]], store: Store,
+         memo: fingerprint.HashMemo) -> list[Unit]:
+    """Every unit of the named sections, with its freshness and the reasons it is not fresh."""
+    units = []
+    for name in names:
+        module = configs.load_section(name)
+        base = configs.resolve(module, profile, sets.get(name, {}))
+        for seed in configs.seeds(module, base, sets.get(name, {})):
+            units.append(_plan_unit(name, module, dataclasses.replace(base, seed=seed), store, memo))
+    return units
+
+
+def _plan_unit(name, module, config, store: Store, memo) -> Unit:
+    inputs = module.input_files(config) if hasattr(module, "input_files") else {}
+    parts = fingerprint.parts(module.__name__, configs.as_json(config, for_fingerprint=True),
+                              inputs, memo)
+    digest = fingerprint.digest(parts)
+    try:
+        stored = store.load(name, config.seed)
+    except CorruptRecord as exc:
+        return Unit(name, config.seed, module.__name__, config, digest, parts,
+                    Freshness.CORRUPT, [str(exc)], None)
+    if stored is None:
+        return Unit(name, config.seed, module.__name__, config, digest, parts,
+                    Freshness.MISSING, ["no stored result"], None)
+    if stored.fingerprint == digest:
+        return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.FRESH, [], stored)
+    reasons = fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"]
+    return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.STALE, reasons, stored)
+
+
+def execute_unit(module_name: str, config, device: str, show_progress: bool) -> Payload:
+    """Run one unit anywhere (this process, a pool worker, a Dask worker); never raises."""
+    module = importlib.import_module(module_name)
+    with tempfile.TemporaryDirectory(prefix="unit-") as tmp:
+        ctx = Context(Path(tmp), device=device, show_progress=show_progress)
+        start = time.perf_counter()
+        try:
+            data = module.run(config, ctx)
+        except Exception as exc:  # a failing section must not take the build down
+            return Payload(None, wall_time=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}",
+                           traceback=traceback.format_exc(), user_error=getattr(exc, "user_error", False))
+        wall = time.perf_counter() - start
+        files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
+    return Payload(data, files, wall)
+
+
+def limit_threads(threads: int) -> None:
+    """Pool-worker initializer: give each job its share of the cores, before torch loads."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def default_jobs(units: int) -> int:
+    """One job on small machines (PyTorch's own threads use the cores); else half the cores."""
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else max(1, min(units, cores // 2))
+
+
+@dataclass
+class Runner:
+    """Runs stale units and commits their results to the store."""
+
+    store: Store
+    log_dir: Path
+    device: str = "auto"
+    jobs: int = 1
+    scheduler: str | None = None
+    show_progress: bool = True
+
+    def run(self, units: list[Unit]) -> None:
+        if not units:
+            return
+        if self.scheduler:
+            with self._dask_client() as client:
+                self._run_on(client.get_executor(), units)
+        elif self.jobs > 1 and len(units) > 1:
+            threads = max(1, (os.cpu_count() or 1) // self.jobs)
+            import multiprocessing
+
+            with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=limit_threads, initargs=(threads,)) as pool:
+                self._run_on(pool, units)
+        else:
+            for unit in units:
+                log.info("running %s", unit.label)
+                self._finish(unit, execute_unit(unit.module, unit.config, self.device, self.show_progress))
+
+    def _run_on(self, executor: Executor, units: list[Unit]) -> None:
+        futures = {executor.submit(execute_unit, u.module, u.config, self.device, False): u for u in units}
+        bar = tqdm(total=len(units), desc="sections", disable=not self.show_progress, leave=False)
+        for future in as_completed(futures):
+            self._finish(futures[future], future.result())
+            bar.update()
+        bar.close()
+
+    def _dask_client(self):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UsageError("--executor dask needs the dask extra",
+                             'install it with pip install -e ".[dask]"') from None
+        try:
+            return Client(self.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}",
+                             "start it with `dask scheduler` or check the address") from None
+
+    def _finish(self, unit: Unit, payload: Payload) -> None:
+        unit.wall_time = payload.wall_time
+        if payload.data is None:
+            unit.outcome, unit.error = Outcome.FAILED, payload.error
+            unit.user_error = payload.user_error
+            unit.log_path = self._write_log(unit, payload.traceback)
+            return
+        staged = self.store.stage(unit.section)
+        for name, content in payload.files.items():
+            (staged / name).write_bytes(content)
+        meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        unit.record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
+                                        parts=unit.parts, data=payload.data, meta=meta)
+        unit.outcome = Outcome.RAN
+
+    def _write_log(self, unit: Unit, text: str) -> Path:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{unit.section}-seed-{unit.seed}.log"
+        path.write_text(text, encoding="utf-8")
+        return path

@@ -1,0 +1,22 @@
+"""The states a section result can be in, and what a build did with it."""
+from enum import Enum
+
+
+class Freshness(Enum):
+    FRESH = "fresh"
+    STALE = "stale"
+    MISSING = "missing"
+    CORRUPT = "corrupt"
+
+
+class Outcome(Enum):
+    CACHED = "cached"
+    RAN = "ran"
+    FAILED = "failed"
+    SKIPPED = "not built"
+
+
+FRESHNESS_COLOURS = {Freshness.FRESH: "green", Freshness.STALE: "yellow",
+                     Freshness.MISSING: "red", Freshness.CORRUPT: "red"}
+OUTCOME_COLOURS = {Outcome.CACHED: "green", Outcome.RAN: "cyan", Outcome.FAILED: "red",
+                   Outcome.SKIPPED: "yellow"}

@@ -1,0 +1,145 @@
+"""The results store: one JSON record and one artifact folder per section result and seed.
+
+    <root>/<profile>/<section>/seed-<seed>.json        the record (data, fingerprint, checksum)
+    <root>/<profile>/<section>/seed-<seed>.<id>/       its figures, named in the record
+
+A new result is staged in a temporary folder, renamed to a fresh ``seed-<seed>.<id>`` folder,
+and only then made current by atomically replacing the record, so an interruption at any
+moment leaves either the old result or the new one. The record carries a schema version
+and a checksum of its own content and of each artifact: a truncated, hand-edited or old
+record is reported as corrupt and never used. Records are JSON; nothing is unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from report.fingerprint import sha256_file
+
+SCHEMA_VERSION = 1
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored result as the renderer and the checks see it."""
+
+    section: str
+    seed: int
+    fingerprint: str
+    parts: dict
+    data: dict
+    meta: dict
+    artifact_dir: Path
+
+    def artifact(self, name: str) -> Path:
+        return self.artifact_dir / name
+
+
+class CorruptRecord(Exception):
+    """A record that exists but cannot be trusted; the message says why."""
+
+
+class Store:
+    def __init__(self, root: Path, profile: str):
+        self.root = Path(root) / profile
+
+    def section_dir(self, section: str) -> Path:
+        return self.root / section
+
+    def record_path(self, section: str, seed: int) -> Path:
+        return self.section_dir(section) / f"seed-{seed}.json"
+
+    def load(self, section: str, seed: int) -> Record | None:
+        """The stored record, ``None`` when there is none; raises ``CorruptRecord``."""
+        path = self.record_path(section, seed)
+        if not path.exists():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CorruptRecord(f"{path} is not valid JSON ({exc})") from None
+        _verify(raw, path)
+        artifact_dir = path.parent / raw["artifact_dir"]
+        _verify_artifacts(raw["artifacts"], artifact_dir)
+        return Record(section, seed, raw["fingerprint"], raw["parts"], raw["data"], raw["meta"],
+                      artifact_dir)
+
+    def stage(self, section: str) -> Path:
+        """A fresh temporary folder for a result's artifacts, inside the store (same filesystem)."""
+        self.section_dir(section).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.section_dir(section)))
+
+    def commit(self, section: str, seed: int, staged: Path, *, fingerprint: str, parts: dict,
+               data: dict, meta: dict) -> Record:
+        """Make a staged result current, atomically; the previous one is removed afterwards."""
+        path = self.record_path(section, seed)
+        final_dir = path.parent / f"seed-{seed}.{uuid.uuid4().hex[:12]}"
+        artifacts = {f.name: sha256_file(f) for f in sorted(staged.iterdir()) if f.is_file()}
+        staged.rename(final_dir)
+        raw = {"schema": SCHEMA_VERSION, "section": section, "seed": seed,
+               "fingerprint": fingerprint, "parts": parts, "data": data, "meta": meta,
+               "artifact_dir": final_dir.name, "artifacts": artifacts}
+        raw["checksum"] = _checksum(raw)
+        write_atomic(path, json.dumps(raw, indent=1, sort_keys=True).encode())
+        self.sweep(section)
+        return Record(section, seed, fingerprint, parts, data, meta, final_dir)
+
+    def sweep(self, section: str) -> None:
+        """Remove staging folders and artifact folders that no record names (left by a kill)."""
+        folder = self.section_dir(section)
+        if not folder.exists():
+            return
+        referenced = set()
+        for record in folder.glob("seed-*.json"):
+            try:
+                referenced.add(json.loads(record.read_text(encoding="utf-8")).get("artifact_dir"))
+            except (OSError, ValueError, AttributeError):
+                continue
+        for entry in folder.iterdir():
+            if entry.is_dir() and entry.name not in referenced:
+                shutil.rmtree(entry, ignore_errors=True)
+        for tmp in folder.glob(".*.tmp-*"):
+            tmp.unlink(missing_ok=True)
+
+    def seeds(self, section: str) -> list[int]:
+        """Seeds that have a record, in numeric order."""
+        names = self.section_dir(section).glob("seed-*.json")
+        return sorted(int(p.stem.removeprefix("seed-")) for p in names if p.stem[5:].lstrip("-").isdigit())
+
+
+def _checksum(raw: dict) -> str:
+    body = {key: value for key, value in raw.items() if key != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _verify(raw, path: Path) -> None:
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_VERSION:
+        found = raw.get("schema") if isinstance(raw, dict) else None
+        raise CorruptRecord(f"{path} has schema {found!r}, this build reads schema {SCHEMA_VERSION}")
+    if raw.get("checksum") != _checksum(raw):
+        raise CorruptRecord(f"{path} was changed after it was written (checksum mismatch)")
+
+
+def _verify_artifacts(artifacts: dict, folder: Path) -> None:
+    for name, expected in artifacts.items():
+        file = folder / name
+        if not file.exists() or sha256_file(file) != expected:
+            raise CorruptRecord(f"artifact {file} is missing or changed")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers see the old file or the new one, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
