@@ -4,7 +4,6 @@
 - ``verify_html``: every traced number in the HTML equals its stored value, formatted the
   same way, and no other number appears outside headings' and captions' own numbering.
 - ``verify_pdf``: every traced number appears in the PDF's text.
-- ``invariants``: what each section says must hold in its own results.
 """
 from __future__ import annotations
 
@@ -112,19 +111,15 @@ def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
     from pypdf import PdfReader
 
     text = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
-    text = re.sub(r"\s+", "", text).replace("\u2212", "-")  # typst typesets "-" as a minus sign
+    text = _squeeze(text)
     problems = []
     for entry in ledger:
-        printed = re.sub(r"\s+", "", entry["text"])
+        printed = _squeeze(entry["text"])
         if printed and printed not in text:
             problems.append(f"report.pdf: {entry['path']} = {entry['text']!r} is missing from the PDF text")
     return problems
 
 
-def invariants(modules: dict, results_by_section: dict[str, list[dict]]) -> list[str]:
-    """Each section's own ``invariants(data)`` over every stored seed."""
-    problems = []
-    for name, datas in results_by_section.items():
-        for index, data in enumerate(datas):
-            problems += [f"{name} (seed #{index + 1}): {p}" for p in modules[name].invariants(data)]
-    return problems
+def _squeeze(text: str) -> str:
+    """Drop whitespace (PDF text breaks lines anywhere) and read typst's minus sign as "-"."""
+    return re.sub(r"\s+", "", text).replace("\u2212", "-")

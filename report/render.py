@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,14 +217,9 @@ def _template_frame() -> tuple[str, int] | None:
 
 
 def _traceback_location() -> str:
-    tb = sys.exc_info()[2]
-    location = "template"
-    while tb is not None:
-        template = tb.tb_frame.f_globals.get("__jinja_template__")
-        if template is not None:
-            location = f"{template.name}:{template.get_corresponding_lineno(tb.tb_lineno)}"
-        tb = tb.tb_next
-    return location
+    """``template:line`` of the innermost template frame in the exception being handled."""
+    frames = [f for f in traceback.extract_tb(sys.exc_info()[2]) if f.filename.endswith(".j2")]
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "a template"
 
 
 def _plain(value):

@@ -1,0 +1,56 @@
+"""Shared fixtures: a throwaway copy of the project, and helpers to run its build."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_PARTS = ("build.py", "experiments", "report", "templates")
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of the code (not the results) that a test may edit freely."""
+    target.mkdir(parents=True, exist_ok=True)
+    for part in PROJECT_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
+def run_build(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python build.py ARGS`` in ``project``, as a user would run it."""
+    env = {**os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "build.py", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def summary_rows(stderr: str) -> dict[str, str]:
+    """``{section: result}`` from the closing summary table."""
+    rows = {}
+    for line in stderr.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[2] in ("cached", "ran", "failed", "not"):
+            rows[parts[0]] = parts[2]
+    return rows
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def toy_project(tmp_path_factory) -> Path:
+    """A project copy with the quick toy_mlp report built once (HTML, PDF, Markdown)."""
+    project = copy_project(tmp_path_factory.mktemp("toy") / "project")
+    result = run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "html,pdf,md")
+    assert result.returncode == 0, result.stderr
+    return project

@@ -1,0 +1,90 @@
+"""End to end: ``python build.py`` on a throwaway copy of the project, with the real renderer."""
+import json
+from pathlib import Path
+
+from conftest import read_json, run_build, summary_rows
+
+from report import checks
+from report.store import Store
+
+
+def stored_results(out: Path) -> dict:
+    record = Store(out / "results", "quick").load("toy_mlp", 0)
+    return {"toy_mlp": {**record.data, "config": record.meta["profile_config"]},
+            "provenance": read_json(out / "provenance.json")}
+
+
+def test_quick_build_writes_html_pdf_and_markdown(toy_project):
+    out = toy_project / "_build"
+    for name in ("report.html", "report.pdf", "report.md", "report.qmd", "ledger.json"):
+        assert (out / name).stat().st_size > 0
+    html = (out / "report.html").read_text()
+    assert "Quick profile" in html and html.count("<figure") >= 5 and html.count("<table") >= 4
+    assert 'Figure 1' in html and 'Table 1' in html and "data:image/png;base64" in html
+
+
+def test_every_ledger_number_is_in_the_html_and_equals_the_stored_result(toy_project):
+    out = toy_project / "_build"
+    ledger = read_json(out / "ledger.json")
+    assert len(ledger) > 100
+    assert checks.verify_html((out / "report.html").read_text(), ledger, stored_results(out)) == []
+
+
+def test_every_ledger_number_is_in_the_pdf_text(toy_project):
+    out = toy_project / "_build"
+    assert checks.verify_pdf(out / "report.pdf", read_json(out / "ledger.json")) == []
+
+
+def test_a_changed_stored_number_is_caught_against_the_html(toy_project):
+    out = toy_project / "_build"
+    results = stored_results(out)
+    results["toy_mlp"]["trained"]["final_loss"] += 0.5
+    problems = checks.verify_html((out / "report.html").read_text(), read_json(out / "ledger.json"), results)
+    assert len(problems) == 1 and "toy_mlp.trained.final_loss" in problems[0]
+
+
+def test_a_second_build_is_all_cached(toy_project):
+    result = run_build(toy_project, "toy_mlp", "--profile", "quick", "--quiet")
+    assert result.returncode == 0 and summary_rows(result.stderr)["toy_mlp"] == "cached"
+
+
+def test_template_edit_rerenders_without_rerunning_the_section(toy_project):
+    template = toy_project / "templates" / "toy_mlp.qmd.j2"
+    template.write_text(template.read_text() + "\nAn added sentence.\n")
+    result = run_build(toy_project, "toy_mlp", "--profile", "quick", "--quiet")
+    assert result.returncode == 0 and summary_rows(result.stderr)["toy_mlp"] == "cached"
+    assert "An added sentence." in (toy_project / "_build" / "report.html").read_text()
+
+
+def test_a_hand_typed_number_in_a_template_fails_the_build_naming_the_line(toy_project):
+    template = toy_project / "templates" / "toy_mlp.qmd.j2"
+    original = template.read_text()
+    template.write_text(original + "\nThe network reached 97.5% accuracy.\n")
+    before = (toy_project / "_build" / "report.html").read_text()
+    try:
+        result = run_build(toy_project, "toy_mlp", "--profile", "quick", "--quiet")
+    finally:
+        template.write_text(original)
+    assert result.returncode == 1
+    assert "'97.5%'" in result.stderr and f"toy_mlp.qmd.j2:{len(original.splitlines()) + 2}" in result.stderr
+    assert (toy_project / "_build" / "report.html").read_text() == before
+
+
+def test_list_shows_fresh_and_the_reason_for_stale(toy_project):
+    fresh = run_build(toy_project, "--list", "--profile", "quick")
+    assert "toy_mlp" in fresh.stdout and "fresh" in fresh.stdout
+    changed = run_build(toy_project, "--list", "--profile", "quick", "--set", "toy_mlp.lr=0.02")
+    assert "stale" in changed.stdout and "config lr: 0.01 -> 0.02" in changed.stdout
+
+
+def test_source_edit_reruns_that_section(tmp_path):
+    from conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    assert run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "md").returncode == 0
+    source = project / "experiments" / "toy_mlp" / "section.py"
+    source.write_text(source.read_text() + "\n# an edit\n")
+    listed = run_build(project, "--list", "--profile", "quick")
+    assert "source experiments/toy_mlp/section.py changed" in listed.stdout
+    rebuilt = run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "md")
+    assert rebuilt.returncode == 0 and summary_rows(rebuilt.stderr)["toy_mlp"] == "ran"

@@ -1,0 +1,73 @@
+"""Part 2: the data, the hand-designed step network, its x10 sigmoid twin, and training."""
+import numpy as np
+import pytest
+
+from experiments import toy_mlp
+from report.context import Context
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    config = toy_mlp.Config(**toy_mlp.QUICK)
+    return toy_mlp.run(config, Context(tmp_path_factory.mktemp("toy_art"), show_progress=False))
+
+
+def test_points_are_the_grid_with_parity_targets():
+    xy, target = toy_mlp.points()
+    assert sorted(map(tuple, xy)) == [(x, y) for x in range(3) for y in range(3)]
+    assert all(t == (x + y) % 2 for (x, y), t in zip(xy.astype(int), target))
+
+
+def test_hand_designed_step_network_is_correct_on_every_point(data):
+    assert data["step"]["accuracy"] == 1.0
+    assert [row["output"] for row in data["step"]["activations"]] == [row["target"] for row in data["step"]["activations"]]
+
+
+def test_step_activation_table_is_the_networks_own(data):
+    xy, _ = toy_mlp.points()
+    hidden, output = toy_mlp.step_forward(data["step"]["weights"], xy)
+    table = np.array([[row[k] for k in ("h1", "h2", "h3", "h4", "output")] for row in data["step"]["activations"]])
+    np.testing.assert_array_equal(table, np.column_stack([hidden, output]))
+
+
+def test_scaled_sigmoid_predicts_what_the_step_network_predicts(data):
+    step = [row["output"] for row in data["step"]["activations"]]
+    scaled = [float(o >= 0.5) for o in data["scaled"]["outputs"]]
+    assert scaled == step and data["scaled"]["agrees_with_step"]
+    assert 0 < data["scaled"]["max_abs_diff"] < 0.5
+
+
+def test_dividing_lines_follow_from_the_weights(data):
+    lines = {line["unit"]: line for line in data["step"]["lines"]}
+    assert lines["h1"]["fires"] == "y ≥ x + 0.5"
+    assert lines["h4"]["fires"] == "y ≤ x − 1.5"
+
+
+def test_trained_network_reaches_full_accuracy_and_reports_epochs(data):
+    trained = data["trained"]
+    assert trained["converged"] and trained["final_accuracy"] == 1.0
+    assert trained["epoch_90"] <= trained["epoch_100"] <= trained["epochs_run"]
+    assert trained["epochs_run"] - trained["epoch_100"] >= toy_mlp.QUICK["patience"] - 1
+
+
+def test_invariants_hold_and_catch_a_tampered_activation_table(data):
+    assert toy_mlp.invariants(data) == []
+    tampered = {**data, "step": {**data["step"], "activations": [dict(r) for r in data["step"]["activations"]]}}
+    tampered["step"]["activations"][4]["h1"] = 1.0 - tampered["step"]["activations"][4]["h1"]
+    assert any("activation table" in p for p in toy_mlp.invariants(tampered))
+
+
+def test_training_is_deterministic_for_a_seed(tmp_path):
+    config = toy_mlp.Config(**toy_mlp.QUICK)
+    xy, target = toy_mlp.points()
+    from experiments.toy_mlp.section import train_until_solved
+
+    ctx = Context(tmp_path, show_progress=False)
+    first, second = (train_until_solved(config, xy, target, ctx) for _ in range(2))
+    assert first["weights"] == second["weights"] and first["epochs_run"] == second["epochs_run"]
+
+
+@pytest.mark.parametrize("bad", [{"lr": -0.1}, {"max_epochs": 0}, {"step_w2": (1.0,)}])
+def test_config_rejects_out_of_range_values(bad):
+    with pytest.raises(ValueError):
+        toy_mlp.Config(**bad)
