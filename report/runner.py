@@ -92,6 +92,10 @@ def _plan_unit(name, module, config, store: Store, memo) -> Unit:
     if stored is None:
         return Unit(name, config.seed, module.__name__, config, digest, parts,
                     Freshness.MISSING, ["no stored result"], None)
+    failure = store.last_failure(name, config.seed)
+    if failure is not None:
+        return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.STALE,
+                    [f"the last run failed: {failure}"], stored)
     if stored.fingerprint == digest:
         return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.FRESH, [], stored)
     reasons = fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"]
@@ -181,6 +185,7 @@ class Runner:
             unit.outcome, unit.error = Outcome.FAILED, payload.error
             unit.user_error = payload.user_error
             unit.log_path = self._write_log(unit, payload.traceback)
+            self.store.mark_failed(unit.section, unit.seed, payload.error)
             return
         staged = self.store.stage(unit.section)
         for name, content in payload.files.items():

@@ -56,6 +56,18 @@ class Store:
     def record_path(self, section: str, seed: int) -> Path:
         return self.section_dir(section) / f"seed-{seed}.json"
 
+    def failure_path(self, section: str, seed: int) -> Path:
+        return self.section_dir(section) / f"seed-{seed}.failed"
+
+    def mark_failed(self, section: str, seed: int, message: str) -> None:
+        """Remember that the last run failed, so the next build reruns it despite the old result."""
+        self.section_dir(section).mkdir(parents=True, exist_ok=True)
+        write_atomic(self.failure_path(section, seed), message.encode())
+
+    def last_failure(self, section: str, seed: int) -> str | None:
+        path = self.failure_path(section, seed)
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+
     def load(self, section: str, seed: int) -> Record | None:
         """The stored record, ``None`` when there is none; raises ``CorruptRecord``."""
         path = self.record_path(section, seed)
@@ -88,6 +100,7 @@ class Store:
                "artifact_dir": final_dir.name, "artifacts": artifacts}
         raw["checksum"] = _checksum(raw)
         write_atomic(path, json.dumps(raw, indent=1, sort_keys=True).encode())
+        self.failure_path(section, seed).unlink(missing_ok=True)
         self.sweep(section)
         return Record(section, seed, fingerprint, parts, data, meta, final_dir)
 

@@ -1,0 +1,135 @@
+"""Failures stay contained, interruptions lose nothing, corruption is detected, bad input is answered."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import copy_project, run_build, summary_rows
+
+from report.store import Store
+
+BROKEN_SECTION = '''
+from dataclasses import dataclass
+
+TITLE = "A broken section"
+QUICK = {}
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+
+
+def run(config, ctx):
+    raise RuntimeError("the experiment crashed on purpose")
+
+
+def invariants(data):
+    return []
+'''
+
+
+@pytest.fixture
+def built(tmp_path):
+    project = copy_project(tmp_path / "project")
+    result = run_build(project, "toy_mlp", "--profile", "quick", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def add_broken_section(project):
+    (project / "experiments" / "broken").mkdir()
+    (project / "experiments" / "broken" / "__init__.py").write_text(BROKEN_SECTION)
+    registry = project / "experiments" / "__init__.py"
+    registry.write_text(registry.read_text().replace('SECTIONS = {  # in report order\n',
+                                                     'SECTIONS = {  # in report order\n    "broken": "experiments.broken",\n'))
+
+
+def test_a_failing_section_does_not_take_the_others_down(built):
+    add_broken_section(built)
+    result = run_build(built, "--profile", "quick", "--quiet")
+    assert result.returncode == 1
+    assert summary_rows(result.stderr) == {"broken": "failed", "toy_mlp": "cached"}
+    html = (built / "_build" / "report.html").read_text()
+    assert "This section is missing from the report" in html and "crashed on purpose" in html
+    assert "broken-seed-0.log" in html and "A trained sigmoid network" in html
+    assert "RuntimeError" in (built / "_build" / "logs" / "broken-seed-0.log").read_text()
+
+
+def test_a_failed_rerun_keeps_the_last_good_result_and_the_next_build_reruns_it(built):
+    source = built / "experiments" / "toy_mlp" / "section.py"
+    original = source.read_text()
+    source.write_text(original.replace("    xy, target = points()\n    trained =",
+                                       "    raise RuntimeError('boom')\n    xy, target = points()\n    trained =", 1))
+    failed = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
+    assert failed.returncode == 1 and "boom" in failed.stderr
+    assert Store(built / "_build" / "results", "quick").load("toy_mlp", 0) is not None
+    source.write_text(original)  # the stored result matches this source again, but the last run failed
+    listed = run_build(built, "--list", "--profile", "quick")
+    assert "the last run failed" in listed.stdout
+    rerun = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
+    assert rerun.returncode == 0 and summary_rows(rerun.stderr)["toy_mlp"] == "ran"
+
+
+def test_a_corrupt_result_is_reported_and_recomputed(built):
+    record = built / "_build" / "results" / "quick" / "toy_mlp" / "seed-0.json"
+    record.write_text(record.read_text().replace('"attempts": 1', '"attempts": 2'))
+    result = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
+    assert result.returncode == 0 and "checksum mismatch" in result.stderr
+    assert summary_rows(result.stderr)["toy_mlp"] == "ran"
+    assert Store(built / "_build" / "results", "quick").load("toy_mlp", 0) is not None
+
+
+def test_a_template_error_names_the_template_and_line_and_keeps_the_report(built):
+    template = built / "templates" / "toy_mlp.qmd.j2"
+    before = (built / "_build" / "report.html").read_text()
+    template.write_text(template.read_text() + "\n{{ r.toy_mlp.no_such_value | num }}\n")
+    result = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
+    lines = len(template.read_text().splitlines())
+    assert result.returncode == 2 and f"toy_mlp.qmd.j2:{lines}: undefined" in result.stderr
+    assert (built / "_build" / "report.html").read_text() == before
+
+
+def test_a_second_build_waits_for_the_lock(built):
+    import fcntl
+
+    with open(built / "_build" / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        process = subprocess.Popen([sys.executable, "build.py", "toy_mlp", "--profile", "quick", "--quiet"],
+                                   cwd=built, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "PYTHONPATH": str(built)})
+        time.sleep(3)
+        assert process.poll() is None  # still waiting
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and "another build is using" in stderr
+
+
+def test_a_missing_renderer_is_a_clear_error(built):
+    result = run_build(built, "toy_mlp", "--profile", "quick", "--engine", "quarto")
+    assert result.returncode == 2 and "no `quarto` executable" in result.stderr
+
+
+def report_is_whole(out) -> bool:
+    html, pdf = (out / "report.html").read_bytes(), (out / "report.pdf").read_bytes()
+    return html.rstrip().endswith(b"</html>") and pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_killing_a_build_at_any_moment_leaves_store_and_report_consistent(built):
+    out = built / "_build"
+    env = {**os.environ, "PYTHONPATH": str(built), "MPLBACKEND": "Agg"}
+    delays = [0.25 + 0.2 * i for i in range(22)]  # from start-up through training, figures, rendering
+    for delay in delays:
+        process = subprocess.Popen([sys.executable, "build.py", "toy_mlp", "--profile", "quick", "--force",
+                                    "--quiet"], cwd=built, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert report_is_whole(out), f"report damaged by a kill after {delay:.2f} s"
+        record = Store(out / "results", "quick").load("toy_mlp", 0)  # raises if half-written
+        assert record is not None and record.artifact("points.png").exists()
+    result = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
+    assert result.returncode == 0 and summary_rows(result.stderr)["toy_mlp"] in ("cached", "ran")
+    assert report_is_whole(out)
