@@ -87,7 +87,8 @@ def verify_html(html: str, ledger: list[dict], results: dict) -> list[str]:
         entry = by_id.get(span_id)
         expected = _expected_text(entry, results) if entry else None
         if expected is None or " ".join(text.split()) != expected:
-            problems.append(f"report.html #{span_id}: prints {text!r} from {path}, "
+            origin = f" ({entry['template']}:{entry['line']})" if entry else ""
+            problems.append(f"report.html #{span_id}{origin}: prints {text!r} from {path}, "
                             f"the store gives {expected!r}")
     for token in NUMBER.findall(" ".join(parser.loose)):
         problems.append(f"report.html: number {token!r} is not traced to a result")

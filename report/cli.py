@@ -14,8 +14,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from experiments import SECTIONS
-from report.errors import BuildError, UsageError
-from report.pipeline import Options, build, plan_all, validate, check_out_dir
+from report.errors import BuildError, CheckFailed, UsageError
+from report.pipeline import Options, build, check, check_out_dir, plan_all, validate
 from report.status import Outcome
 
 
@@ -30,6 +30,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("sections", nargs="*", metavar="SECTION",
                    help=f"rebuild only these sections ({', '.join(SECTIONS)}); the others come from the store")
     p.add_argument("--list", action="store_true", help="show each section as fresh / stale / missing, and why")
+    p.add_argument("--check", action="store_true",
+                   help="verify the report against the stored results (trains nothing); exit 1 on any mismatch")
     p.add_argument("--profile", default="full", choices=["quick", "full"],
                    help="quick: tiny runs for tests (the report says so); full: the report's settings")
     p.add_argument("--force", action="store_true", help="rerun the named sections (all, if none named)")
@@ -89,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         options = options_from(args)
         if args.list:
             list_sections(options)
+            return 0
+        if args.check:
+            problems = check(options)
+            if problems:
+                raise CheckFailed(problems)
+            print("check passed: every number in the report equals its stored result, "
+                  "every claim and invariant holds", file=sys.stderr)
             return 0
         summary = build(options)
     except BuildError as exc:

@@ -21,7 +21,7 @@ from report import backends, checks, provenance
 from report import config as configs
 from report.errors import CheckFailed, OutputError, UsageError
 from report.fingerprint import PROJECT_ROOT, HashMemo
-from report.render import Renderer, SectionView
+from report.render import Renderer, SectionView, section_key
 from report.runner import Runner, Unit, default_jobs, plan
 from report.status import Freshness, Outcome
 from report.store import Store, write_atomic
@@ -126,6 +126,51 @@ def build(options: Options) -> Summary:
         _check_invariants(units)
         outputs = render(units, options, out)
     return Summary(units, outputs, time.perf_counter() - start)
+
+
+def check(options: Options) -> list[str]:
+    """Verify the report on disk and a fresh rendering against the store; train nothing."""
+    sets = validate(options)
+    out = check_out_dir(options.out)
+    with build_lock(out):
+        units, store, _ = plan_all(options, out, sets)
+        problems = [f"{u.label}: {u.reasons[0]}" for u in units if u.freshness is Freshness.CORRUPT]
+        raw = {u.label: store.read_unverified(u.section, u.seed) for u in units}
+        problems += _check_document_on_disk(out, units, raw)
+        for unit in units:
+            record = raw[unit.label]
+            if record is not None:
+                module = configs.load_section(unit.section)
+                problems += [f"{unit.label}: {p}" for p in module.invariants(record["data"])]
+        _settle(units, [])
+        problems += _check_rerendering(units, options, out)
+    return problems
+
+
+def _check_document_on_disk(out: Path, units: list[Unit], raw: dict) -> list[str]:
+    ledger_path, html, pdf = out / "ledger.json", out / "report.html", out / "report.pdf"
+    if not (ledger_path.exists() and html.exists()):
+        return [f"no report in {out} to check; build it first with `python build.py`"]
+    ledger = json.loads(ledger_path.read_text())
+    results = {"provenance": json.loads((out / "provenance.json").read_text())}
+    primary = {}
+    for unit in units:
+        primary.setdefault(unit.section, unit.seed)
+        record = raw[unit.label]
+        if record is not None:
+            results[section_key(unit.section, unit.seed, primary[unit.section])] = {
+                **record["data"], "config": record["meta"]["profile_config"]}
+    problems = checks.verify_html(html.read_text(encoding="utf-8"), ledger, results)
+    return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
+
+
+def _check_rerendering(units: list[Unit], options: Options, out: Path) -> list[str]:
+    views, entries = section_views(units)
+    document = Renderer(TEMPLATES, out, draft=True).render(
+        views, provenance.collect(options.profile, entries), profile=options.profile)
+    false_claims = [f"claim {c.name!r} ({c.template}:{c.line}) does not hold in the results"
+                    for c in document.claims if not c.holds]
+    return false_claims + checks.untraced_numbers(document.text, TEMPLATES)
 
 
 def _settle(units: list[Unit], ran: list[Unit]) -> None:

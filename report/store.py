@@ -83,6 +83,13 @@ class Store:
         return Record(section, seed, raw["fingerprint"], raw["parts"], raw["data"], raw["meta"],
                       artifact_dir)
 
+    def read_unverified(self, section: str, seed: int) -> dict | None:
+        """The record's JSON without any check, for ``--check`` to name what was edited."""
+        try:
+            return json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def stage(self, section: str) -> Path:
         """A fresh temporary folder for a result's artifacts, inside the store (same filesystem)."""
         self.section_dir(section).mkdir(parents=True, exist_ok=True)

@@ -88,3 +88,20 @@ def test_source_edit_reruns_that_section(tmp_path):
     assert "source experiments/toy_mlp/section.py changed" in listed.stdout
     rebuilt = run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "md")
     assert rebuilt.returncode == 0 and summary_rows(rebuilt.stderr)["toy_mlp"] == "ran"
+
+
+def test_check_passes_on_a_fresh_build_and_names_a_tampered_number(toy_project):
+    assert run_build(toy_project, "toy_mlp", "--profile", "quick", "--quiet").returncode == 0
+    assert run_build(toy_project, "--check", "--profile", "quick").returncode == 0
+    record = toy_project / "_build" / "results" / "quick" / "toy_mlp" / "seed-0.json"
+    original = record.read_text()
+    data = read_json(record)
+    epoch = data["data"]["trained"]["epochs_run"]
+    record.write_text(original.replace(f'"epochs_run": {epoch}', f'"epochs_run": {epoch + 1}'))
+    try:
+        result = run_build(toy_project, "--check", "--profile", "quick")
+    finally:
+        record.write_text(original)
+    assert result.returncode == 1
+    assert "checksum mismatch" in result.stderr
+    assert f"prints '{epoch:,}' from toy_mlp.trained.epochs_run, the store gives '{epoch + 1:,}'" in result.stderr
