@@ -24,5 +24,7 @@ run and render it without knowing anything about neural networks:
 """
 
 SECTIONS = {  # in report order
+    "kmnist": "experiments.kmnist",
     "toy_mlp": "experiments.toy_mlp",
+    "dynamics": "experiments.dynamics",
 }

@@ -102,6 +102,8 @@ def _expected_text(entry: dict, results: dict) -> str | None:
     if path.startswith(("mean(", "sd(")):
         return entry["text"]  # aggregates are recomputed by re-rendering, see report.build
     try:
+        if path.startswith("len("):
+            return format_value(entry["kind"], len(lookup(results, path[4:-1])), entry["digits"])
         return format_value(entry["kind"], lookup(results, path), entry["digits"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None

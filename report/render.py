@@ -81,6 +81,7 @@ class Renderer:
                                       keep_trailing_newline=True, autoescape=False)
         for kind in FORMATS:
             self.env.filters[kind] = self._formatter(kind)
+        self.env.filters["count"] = self.count
         self.env.globals.update(figure=self.figure, table=self.table, matrix=self.matrix,
                                 claim=self.claim, lit=self.lit, spread=self.spread, ranked=self.ranked)
 
@@ -101,6 +102,10 @@ class Renderer:
         plain = _plain(value)
         entry = self.ledger.add(path, plain, kind, digits, self._where())
         return Markup(f'[{_escape(entry.text)}]{{#{entry.id} .num title="{path}"}}')
+
+    def count(self, items) -> Markup:
+        """How many items a result list has: ``{{ r.dynamics.fsm.clusters | count }}``."""
+        return self.record(len(items), "int", path=f"len({items.path})")
 
     def lit(self, value) -> Markup:
         """A number the template states itself (a class count in a heading, say): visible, rare."""
