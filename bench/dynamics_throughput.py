@@ -1,0 +1,94 @@
+"""Training sequences per second: the dynamics section's NumPy BPTT step against PyTorch loops.
+
+    python bench/dynamics_throughput.py [--sequences 300]
+
+Every contender does the same work per sequence: forward, next-symbol NLL, backward, one
+optimiser step, on the same fresh sequences. "per-step loop" is the plain way to write it
+(``nn.RNNCell``/``nn.LSTMCell`` called once per symbol, autograd, ``torch.optim``); "fused"
+is ``nn.RNN``/``nn.LSTM`` over the whole sequence. All timings come from this one run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from experiments.dynamics import bptt, models, optim  # noqa: E402
+from experiments.dynamics.languages import LANGUAGES, generate  # noqa: E402
+
+CASES = [("srn", 2, "anb2n", "sgd", 0.005), ("lstm", 3, "anb2nc3n", "adam", 1e-3),
+         ("srn", 4, "anb2nc3n", "sgd", 0.005)]
+
+
+def ours(kind, hidden, symbols, optimizer, lr, sequences) -> float:
+    """Seconds for the section's own training step (bptt + optim) over ``sequences``."""
+    net = models.build(kind, symbols, hidden, 0.001, torch.Generator().manual_seed(0))
+    kernel = (bptt.SRNKernel if kind == "srn" else bptt.LSTMKernel)(hidden, symbols)
+    params = bptt.FlatParams(kernel.shapes())
+    for name, array in models.to_numpy(net).items():
+        params.views[name][...] = array
+    grad = np.zeros(params.size)
+    grads, step = params.bind(grad), optim.make(optimizer, params.vector, lr, 1e-4).step
+    start = time.perf_counter()
+    for x, y in sequences:
+        kernel.loss_and_grad(params.views, grads, x, y)
+        step(grad)
+    return time.perf_counter() - start
+
+
+def torch_loop(kind, hidden, symbols, optimizer, lr, sequences, fused: bool) -> float:
+    """Seconds for the same training with autograd: a cell per step, or the fused module."""
+    torch.set_num_threads(1)
+    cell = {("srn", False): nn.RNNCell, ("lstm", False): nn.LSTMCell,
+            ("srn", True): nn.RNN, ("lstm", True): nn.LSTM}[kind, fused]
+    recurrent, readout = cell(symbols, hidden), nn.Linear(hidden, symbols)
+    params = [*recurrent.parameters(), *readout.parameters()]
+    opt_class = torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam
+    opt = opt_class(params, lr=lr, weight_decay=1e-4)
+    eye = torch.eye(symbols)
+    start = time.perf_counter()
+    for x, y in sequences:
+        inputs, labels = eye[torch.from_numpy(x)], torch.from_numpy(y)    # (T, K), (T,)
+        hidden_states = recurrent(inputs)[0] if fused else _cell_steps(recurrent, inputs, kind)
+        loss = nn.functional.cross_entropy(readout(hidden_states), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - start
+
+
+def _cell_steps(cell, inputs, kind) -> torch.Tensor:
+    state, outputs = None, []
+    for x in inputs:
+        state = cell(x[None], state)
+        outputs.append(state if kind == "srn" else state[0])
+    return torch.cat(outputs)                                             # (T, H)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sequences", type=int, default=300)
+    args = parser.parse_args()
+    print(f"{'run':<24}{'ours seq/s':>12}{'per-step seq/s':>16}{'fused seq/s':>13}"
+          f"{'ours/per-step':>15}{'ours/fused':>12}")
+    for kind, hidden, language, optimizer, lr in CASES:
+        batch = generate(language, np.random.default_rng(0), args.sequences, 4)
+        sequences = [(batch[i].inputs, batch[i].labels) for i in range(len(batch))]
+        setting = (kind, hidden, len(LANGUAGES[language]), optimizer, lr, sequences)
+        timings = (ours(*setting), torch_loop(*setting, fused=False),
+                   torch_loop(*setting, fused=True))
+        rates = [len(sequences) / seconds for seconds in timings]
+        name = f"{kind.upper()}({hidden}) {language}"
+        print(f"{name:<24}{rates[0]:>12.0f}{rates[1]:>16.0f}{rates[2]:>13.0f}"
+              f"{rates[0] / rates[1]:>14.1f}x{rates[0] / rates[2]:>11.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The section's figures, each drawn from arrays and result data onto a fresh ``Figure``.
+
+No pyplot state: every function returns a ``matplotlib.figure.Figure`` for ``ctx.save_figure``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from .languages import SYMBOLS, Sequence
+
+SYMBOL_COLOURS = {"A": "tab:red", "B": "tab:blue", "C": "tab:green"}
+SYMBOL_MARKERS = {"A": "o", "B": "^", "C": "s"}
+
+
+def loss_curves(runs: list[dict], titles: list[str]) -> Figure:
+    """One panel per run: the recorded loss against epochs, the threshold, the epoch it held."""
+    fig = Figure(figsize=(4.2 * len(runs), 3.4))
+    axes = fig.subplots(1, len(runs), sharey=True, squeeze=False)[0]
+    for ax, run, title in zip(axes, runs, titles):
+        history = run["history"]
+        ax.semilogy(history["epoch"], history["loss"], lw=1, label="reported loss")
+        ax.axhline(run["threshold"], color="grey", ls="--", lw=1,
+                   label=f"threshold {run['threshold']:g}")
+        if run["first_epoch_below"] is not None:
+            ax.axvline(run["first_epoch_below"], color="tab:green", lw=1, label="stays below from")
+        ax.set(title=title, xlabel="epoch")
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+    axes[0].set_ylabel("reported loss (MSE to target distribution)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def state_portrait(hidden_list: list[np.ndarray], sequences: list[Sequence], title: str) -> Figure:
+    """Hidden states in the plane of units 1 and 2, coloured by position in the block."""
+    fig = Figure(figsize=(6.2, 5))
+    ax = fig.subplots()
+    points = np.concatenate([h[1:, :2] for h in hidden_list])               # (N, 2)
+    positions = Sequence.pool(sequences)
+    scatter = None
+    for code, symbol in enumerate(SYMBOLS[:positions.targets.shape[1]]):
+        keep = positions.inputs == code
+        scatter = ax.scatter(*points[keep].T, c=positions.states[keep], cmap="viridis",
+                             vmin=0, vmax=positions.states.max(), marker=SYMBOL_MARKERS[symbol],
+                             s=28, edgecolors="k", linewidths=0.3, label=f"after input {symbol}")
+    ax.scatter(*hidden_list[0][0, :2], marker="x", s=120, c="tab:red", label="initial state")
+    fig.colorbar(scatter, ax=ax, label="position in block (0 = first A)")
+    _unit_box(ax, "$h_1$", "$h_2$")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def _unit_box(ax, xlabel: str, ylabel: str) -> None:
+    ax.set(xlim=(-1.05, 1.05), ylim=(-1.05, 1.05), xlabel=xlabel, ylabel=ylabel, aspect="equal")
+    ax.grid(alpha=0.3)
+
+
+def fsm_diagram(fsm: dict, hidden_list: list[np.ndarray], min_share: float = 0.005) -> Figure:
+    """Clusters at their centres (units 1 and 2), arrows coloured by the input that moves."""
+    fig = Figure(figsize=(6.5, 6))
+    ax = fig.subplots()
+    points = np.concatenate(hidden_list)[:, :2]
+    ax.scatter(*points.T, s=6, c="lightgrey", zorder=0)
+    centres = np.array([c["centre"][:2] for c in fsm["clusters"]])
+    total = sum(t["count"] for t in fsm["transitions"])
+    for t in fsm["transitions"]:
+        if t["count"] >= min_share * total:
+            _arrow(ax, centres[t["from"]], centres[t["to"]], t["symbol"], t["count"] / total)
+    for cluster, (x, y) in zip(fsm["clusters"], centres):
+        ax.scatter(x, y, s=260, c="white", edgecolors="k", lw=1.5 if cluster["start"] else 0.8,
+                   zorder=3)
+        ax.annotate(str(cluster["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
+    handles = [Line2D([], [], color=c, label=f"input {s}") for s, c in SYMBOL_COLOURS.items()
+               if any(t["symbol"] == s for t in fsm["transitions"])]
+    ax.legend(handles=handles, fontsize=8, loc="best")
+    _unit_box(ax, "$h_1$", "$h_2$")
+    ax.set_title(f"{len(centres)} clusters (radius {fsm['radius']:g}); "
+                 f"{fsm['determinism']:.1%} of moves deterministic")
+    return fig
+
+
+def _arrow(ax, start, end, symbol: str, share: float) -> None:
+    colour = SYMBOL_COLOURS[symbol]
+    if np.allclose(start, end):   # a self-loop: a small ring beside the node
+        offset = {"A": (-0.06, 0.06), "B": (0.06, 0.06), "C": (0.0, -0.07)}[symbol]
+        ax.scatter(start[0] + offset[0], start[1] + offset[1], s=60, facecolors="none",
+                   edgecolors=colour, lw=1.2, zorder=2)
+        return
+    ax.annotate("", xy=end, xytext=start, zorder=1,
+                arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 0.6 + 12 * share,
+                            "shrinkA": 8, "shrinkB": 8, "connectionstyle": "arc3,rad=0.15"})
+
+
+def probabilities(rows: list[dict], symbols: int) -> Figure:
+    """Per-step predicted probabilities along one block for each n, targets dashed."""
+    ns = sorted({r["n"] for r in rows})
+    fig = Figure(figsize=(3.3 * len(ns), 3.2))
+    axes = fig.subplots(1, len(ns), sharey=True, squeeze=False)[0]
+    for ax, n in zip(axes, ns):
+        steps = [r for r in rows if r["n"] == n]
+        for k, symbol in enumerate(SYMBOLS[:symbols]):
+            colour = SYMBOL_COLOURS[symbol]
+            ax.plot([r["p"][k] for r in steps], marker=".", color=colour, label=f"P({symbol})")
+            ax.plot([r["target"][k] for r in steps], ls="--", lw=0.8, color=colour)
+        ax.set_xticks(range(len(steps)), [r["input"] for r in steps], fontsize=7)
+        ax.set(title=f"n = {n}", xlabel="input", ylim=(-0.03, 1.03))
+    axes[0].set_ylabel("predicted probability of next symbol")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def unit_portrait(arrays: list[np.ndarray], sequences: list[Sequence], quantity: str,
+                  bounded: bool) -> Figure:
+    """Every pair of the first three units, plus a 3-D view; coloured by position in block.
+
+    ``bounded``: the values lie in [-1, 1] (hidden units), so every panel shows that square.
+    """
+    points = np.concatenate([a[1:, :3] for a in arrays])                    # (N, 3)
+    colour = {"c": Sequence.pool(sequences).states, "cmap": "viridis"}
+    fig = Figure(figsize=(10, 8.6))
+    for k, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
+        ax = fig.add_subplot(2, 2, k + 1)
+        scatter = ax.scatter(points[:, i], points[:, j], s=10, **colour)
+        ax.set(xlabel=f"${quantity}_{i + 1}$", ylabel=f"${quantity}_{j + 1}$")
+        if bounded:
+            _unit_box(ax, f"${quantity}_{i + 1}$", f"${quantity}_{j + 1}$")
+        ax.grid(alpha=0.3)
+    ax3 = fig.add_subplot(2, 2, 4, projection="3d")
+    ax3.scatter(*points.T, s=6, **colour)
+    ax3.set(xlabel=f"${quantity}_1$", ylabel=f"${quantity}_2$", zlabel=f"${quantity}_3$")
+    fig.colorbar(scatter, ax=fig.axes, label="position in block (0 = first A)", shrink=0.6)
+    return fig

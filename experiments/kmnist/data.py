@@ -1,0 +1,81 @@
+"""KMNIST as tensors held in memory: read once, scaled once, batched by indexing.
+
+Training must not wait on data: no DataLoader, no per-image PIL transforms. torchvision only
+reads (and, where absent, downloads) the four official files.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torchvision.datasets import KMNIST
+
+from . import RAW_FILES
+
+
+class DatasetError(RuntimeError):
+    """The KMNIST files are absent (or not the official ones) and could not be downloaded."""
+
+    user_error = True  # the engine answers with exit code 2: the fix is the user's, not the code's
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of the data, ready for training."""
+
+    images: torch.Tensor  # (N, 1, 28, 28) float32 in [-1, 1]
+    labels: torch.Tensor  # (N,) int64 in 0..9
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device) -> "Split":
+        return Split(self.images.to(device), self.labels.to(device))
+
+
+def raw_folder(root: str | Path) -> Path:
+    return Path(root) / "KMNIST" / "raw"
+
+
+def missing_message(root: str | Path) -> str:
+    """One paragraph: which files, where they belong, how to fix."""
+    folder = raw_folder(root)
+    missing = [name for name in RAW_FILES if not (folder / name).is_file()]
+    absent = f" Missing now: {', '.join(missing)}." if missing else (
+        " All four are present, so at least one is not the official file (MD5 mismatch).")
+    return (f"KMNIST data not found and could not be downloaded. The section needs the four "
+            f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} "
+            f"Fix: copy them there (they are in ../shared/data/kmnist; reassemble "
+            f"train-images with `cat` and check SHA256SUMS), or point the section at a folder "
+            f"that holds KMNIST/raw/ with the environment variable KMNIST_ROOT or "
+            f"`--set kmnist.data_dir=...`, or allow network access so torchvision can download "
+            f"them. No other data is substituted.")
+
+
+def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The raw split via torchvision (downloading absent files); DatasetError when offline."""
+    try:
+        dataset = KMNIST(str(root), train=train, download=True)
+    except (RuntimeError, OSError) as error:
+        raise DatasetError(missing_message(root)) from error
+    return dataset.data, dataset.targets  # (N, 28, 28) uint8, (N,) int64
+
+
+def scale(images: torch.Tensor) -> torch.Tensor:
+    """(pixel / 255 - 0.5) / 0.5 on the whole tensor at once."""
+    x = images.to(torch.float32).div_(255).sub_(0.5).div_(0.5)  # (N, 28, 28) in [-1, 1]
+    return x.unsqueeze(1)  # (N, 1, 28, 28)
+
+
+def stratified_indices(labels: torch.Tensor, per_class: int) -> torch.Tensor:
+    """The first ``per_class`` indices of every class, in dataset order (0 = all)."""
+    if per_class == 0:
+        return torch.arange(len(labels))
+    keep = [torch.nonzero(labels == c).flatten()[:per_class] for c in labels.unique()]
+    return torch.cat(keep).sort().values  # (<= 10 * per_class,)
+
+
+def load_split(root: str | Path, train: bool, per_class: int = 0) -> Split:
+    """Read one split once, keep a stratified subset if asked, scale to [-1, 1]."""
+    images, labels = read_split(root, train)
+    keep = stratified_indices(labels, per_class)
+    return Split(scale(images[keep]), labels[keep].long())

@@ -1,0 +1,313 @@
+"""Part 3: languages, models, BPTT, optimisers, training, analysis, and the section end to end."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import experiments.dynamics as dynamics
+from experiments.dynamics import analysis, bptt, models, optim
+from experiments.dynamics.languages import (A, B, C, Sequence, deterministic, from_block_ns,
+                                            generate)
+from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
+from report.context import Context
+
+SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=1, weight_decay=1e-4,
+                    init_std=0.001)
+
+
+def symbols_of(text: str) -> list[int]:
+    return ["ABC".index(ch) for ch in text]
+
+
+# --- languages ------------------------------------------------------------------------------
+
+def test_anb2n_block_is_n_as_then_2n_bs_and_the_sequence_ends_with_an_a():
+    batch = from_block_ns("anb2n", [[2, 1]])
+    assert batch.symbols.tolist() == symbols_of("AABBBB" "ABB" "A")
+
+
+def test_anb2nc3n_block_is_n_as_2n_bs_3n_cs():
+    batch = from_block_ns("anb2nc3n", [[1, 2]])
+    assert batch.symbols.tolist() == symbols_of("ABBCCC" "AABBBBCCCCCC" "A")
+
+
+def test_generated_sequences_have_five_blocks_with_n_between_1_and_max_n():
+    batch = generate("anb2n", np.random.default_rng(0), count=200, max_n=3)
+    for i in range(len(batch)):
+        symbols = batch.symbols[batch.offsets[i]:batch.offsets[i + 1]]
+        runs = np.split(symbols, np.flatnonzero(np.diff(symbols)) + 1)
+        a_runs, b_runs = runs[0:-1:2], runs[1::2]
+        assert len(b_runs) == 5 and runs[-1].tolist() == [A]
+        assert all(len(b) == 2 * len(a) and 1 <= len(a) <= 3 for a, b in zip(a_runs, b_runs))
+    assert set(np.unique(batch.block_n)) == {0, 1, 2, 3}        # every n drawn; 0 = final A
+
+
+def test_input_drops_the_last_symbol_and_labels_drop_the_first():
+    sequence = from_block_ns("anb2n", [[1]])[0]
+    assert sequence.inputs.tolist() == symbols_of("ABB")
+    assert sequence.labels.tolist() == symbols_of("BBA")
+
+
+def test_targets_follow_the_issue_for_anb2n():
+    targets = from_block_ns("anb2n", [[2]])[0].targets        # inputs A A B B B B
+    assert targets.tolist() == [[0.8, 0.2], [0.8, 0.2], [0, 1], [0, 1], [0, 1], [1, 0]]
+
+
+def test_targets_follow_the_issue_for_anb2nc3n():
+    targets = from_block_ns("anb2nc3n", [[1]])[0].targets     # inputs A B B C C C
+    assert targets.tolist() == [[0.8, 0.2, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1],
+                                [1, 0, 0]]
+
+
+def test_states_count_positions_within_each_block():
+    sequence = from_block_ns("anb2n", [[2, 1]])[0]
+    assert sequence.states.tolist() == [0, 1, 2, 3, 4, 5, 0, 1, 2]
+    assert sequence.block_n.tolist() == [2] * 6 + [1] * 3
+
+
+def test_every_sequence_of_a_batch_starts_a_block_at_state_zero():
+    batch = generate("anb2n", np.random.default_rng(1), count=50, max_n=4)
+    assert np.all(batch.states[batch.offsets[:-1]] == 0)
+    a_states = np.concatenate([batch[i].states[batch[i].inputs == A] for i in range(len(batch))])
+    assert a_states.max() == 3                                   # at most max_n - 1 A's before
+
+
+def test_deterministic_positions_are_those_after_a_b_or_a_c():
+    inputs = np.array(symbols_of("AABBBBCA"))
+    assert deterministic(inputs).tolist() == [False, False, True, True, True, True, True, False]
+
+
+# --- models -----------------------------------------------------------------------------------
+
+def make_srn(hidden=2, symbols=2, std=0.5, seed=0):
+    return models.SRN(symbols, hidden, std, torch.Generator().manual_seed(seed))
+
+
+def make_lstm(hidden=3, symbols=3, seed=0):
+    return models.LSTM(symbols, hidden, torch.Generator().manual_seed(seed))
+
+
+def test_models_return_every_steps_states():
+    x = models.pad_one_hot([np.array([0, 1, 1]), np.array([0, 1])], 3)   # (2, 3, 3)
+    logits, hidden = make_srn(4, 3)(x)
+    assert logits.shape == (2, 3, 3) and hidden.shape == (2, 3, 4)
+    logits, hidden, cells, gates = make_lstm()(x)
+    assert (logits.shape, hidden.shape, cells.shape, gates.shape) == (
+        (2, 3, 3), (2, 3, 3), (2, 3, 3), (2, 3, 12))
+
+
+def test_trace_cuts_each_sequence_to_its_length_and_starts_from_the_initial_state():
+    srn = make_srn()
+    traces = models.trace(srn, [np.array([0, 1, 1]), np.array([0])])
+    assert [t["hidden"].shape for t in traces] == [(4, 2), (2, 2)]
+    assert [t["probs"].shape for t in traces] == [(3, 2), (1, 2)]
+    assert np.allclose(traces[1]["hidden"][0], np.tanh(srn.h0_pre.detach().numpy()))
+
+
+def set_srn(model, **arrays):
+    return models.from_numpy(model, {k: np.array(v, dtype=float) for k, v in arrays.items()})
+
+
+def test_srn_follows_its_equation_on_a_hand_computed_input():
+    srn = set_srn(make_srn(), W=[[1.0, -1.0], [0.5, 2.0]], U=[[0.5, 0.0], [-1.0, 0.25]],
+                  b=[0.1, -0.2], h0_pre=[0.3, -0.4], V=[[1.0, 0.0], [0.0, 1.0]], c=[0.0, 0.5])
+    h0 = [math.tanh(0.3), math.tanh(-0.4)]
+    h1 = [math.tanh(1.0 + 0.5 * h0[0] + 0.1), math.tanh(0.5 - h0[0] + 0.25 * h0[1] - 0.2)]  # x=A
+    h2 = [math.tanh(-1.0 + 0.5 * h1[0] + 0.1), math.tanh(2.0 - h1[0] + 0.25 * h1[1] - 0.2)]  # x=B
+    logits, hidden = srn(models.pad_one_hot([np.array([A, B])], 2))
+    assert np.allclose(hidden[0].detach().numpy(), [h1, h2])
+    assert np.allclose(logits[0, 1].detach().numpy(), [h2[0], h2[1] + 0.5])
+    kernel_hidden, _ = bptt.SRNKernel(2, 2).predict(models.to_numpy(srn), np.array([A, B]))
+    assert np.allclose(kernel_hidden, [h0, h1, h2])
+
+
+def test_srn_computes_the_same_function_as_torch_fused_rnn():
+    srn, x = make_srn(3, 3), models.pad_one_hot([np.array([0, 1, 1, 2, 0])], 3)
+    fused = torch.nn.RNN(3, 3, batch_first=True, dtype=models.DTYPE)
+    with torch.no_grad():
+        fused.weight_ih_l0.copy_(srn.W), fused.weight_hh_l0.copy_(srn.U)
+        fused.bias_ih_l0.copy_(srn.b), fused.bias_hh_l0.zero_()
+        expected, _ = fused(x, srn.initial_state()[None, None])
+    assert torch.allclose(srn(x)[1], expected)
+
+
+def test_lstm_computes_the_same_function_as_torch_fused_lstm():
+    lstm, x = make_lstm(), models.pad_one_hot([np.array([0, 1, 1, 2, 2, 2, 0])], 3)
+    fused = torch.nn.LSTM(3, 3, batch_first=True, dtype=models.DTYPE)
+    with torch.no_grad():
+        fused.weight_ih_l0.copy_(lstm.W), fused.weight_hh_l0.copy_(lstm.U)
+        fused.bias_ih_l0.copy_(lstm.b), fused.bias_hh_l0.zero_()
+        expected, (_, last_cell) = fused(x)
+    _, hidden, cells, _ = lstm(x)
+    assert torch.allclose(hidden, expected) and torch.allclose(cells[:, -1], last_cell[0])
+
+
+# --- backpropagation through time and optimisers ----------------------------------------------
+
+@pytest.mark.parametrize("model, hidden, language", [("srn", 2, "anb2n"), ("srn", 4, "anb2nc3n"),
+                                                     ("lstm", 3, "anb2nc3n")])
+def test_numpy_bptt_matches_autograd(model, hidden, language):
+    symbols = 2 if language == "anb2n" else 3
+    net = models.build(model, symbols, hidden, 0.5, torch.Generator().manual_seed(1))
+    sequence = generate(language, np.random.default_rng(3), 1, 4)[0]
+    logits = net(models.pad_one_hot([sequence.inputs], symbols))[0][0]
+    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(sequence.labels))
+    loss.backward()
+    kernel = (bptt.SRNKernel if model == "srn" else bptt.LSTMKernel)(hidden, symbols)
+    params = bptt.FlatParams(kernel.shapes())
+    for name, array in models.to_numpy(net).items():
+        params.views[name][...] = array
+    grad = np.zeros(params.size)
+    nll = kernel.loss_and_grad(params.views, params.bind(grad), sequence.inputs, sequence.labels)
+    assert nll == pytest.approx(loss.item(), abs=1e-12)
+    for name, p in net.named_parameters():
+        assert np.allclose(params.bind(grad)[name], p.grad.numpy(), atol=1e-12), name
+
+
+def test_reverse_linear_recurrence_matches_the_step_by_step_loop():
+    rng = np.random.default_rng(0)
+    jacobians, inputs = rng.normal(size=(13, 3, 3)) * 0.5, rng.normal(size=(13, 3))
+    expected, carry = np.zeros_like(inputs), np.zeros(3)
+    for t in reversed(range(13)):
+        carry = expected[t] = inputs[t] + jacobians[t] @ carry
+    assert np.allclose(bptt.reverse_linear_recurrence(jacobians, inputs), expected)
+
+
+@pytest.mark.parametrize("name, torch_class, lr", [("sgd", torch.optim.SGD, 0.1),
+                                                   ("adam", torch.optim.Adam, 0.01)])
+def test_optimisers_step_like_torch(name, torch_class, lr):
+    rng = np.random.default_rng(0)
+    start, grads = rng.normal(size=5), rng.normal(size=(4, 5))
+    ours = start.copy()
+    optimiser = optim.make(name, ours, lr, weight_decay=0.1)
+    reference = torch.tensor(start, requires_grad=True)
+    torch_optimiser = torch_class([reference], lr=lr, weight_decay=0.1)
+    for g in grads:
+        optimiser.step(g.copy())
+        reference.grad = torch.tensor(g)
+        torch_optimiser.step()
+    assert np.allclose(ours, reference.detach().numpy(), atol=1e-12)
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def spec(**changes) -> RunSpec:
+    base = RunSpec("srn_anb2n", "srn", 2, "anb2n", "sgd", 0.005, 60, 0.05, stream=0)
+    return dataclasses.replace(base, **changes)
+
+
+def quiet_progress(total=None, desc=""):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, disable=True)
+
+
+def test_training_is_deterministic_for_a_fixed_seed():
+    first = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
+                  SCHEDULE, 7, quiet_progress)
+    again = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
+                  SCHEDULE, 7, quiet_progress)
+    assert first.history == again.history
+    assert all(np.array_equal(a, b) for a, b in zip(models.to_numpy(first.model).values(),
+                                                     models.to_numpy(again.model).values()))
+    other = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
+                  SCHEDULE, 8, quiet_progress)
+    assert other.history != first.history
+
+
+def test_training_records_the_loss_every_eval_every_epochs():
+    history = train(spec(), SCHEDULE, 0, quiet_progress).history
+    assert history["epoch"] == [20, 40, 60]
+    assert len(history["loss"]) == len(history["nll"]) == 3
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_a_diverging_run_names_the_model_epoch_and_settings():
+    with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ \(SRN\(2\) "
+                                               r"on anb2n, sgd lr 1e\+300"):
+        train(spec(lr=1e300), SCHEDULE, 0, quiet_progress)
+
+
+def test_first_epoch_below_is_where_the_loss_stays_under_the_threshold():
+    epochs = [1000, 2000, 3000, 4000]
+    assert analysis.first_epoch_below(epochs, [0.2, 0.04, 0.06, 0.03], 0.05) == 4000
+    assert analysis.first_epoch_below(epochs, [0.2, 0.04, 0.03, 0.01], 0.05) == 2000
+    assert analysis.first_epoch_below(epochs, [0.01, 0.04, 0.03, 0.06], 0.05) is None
+    assert analysis.first_epoch_below(epochs, [0.01, 0.02, float("nan"), 0.01], 0.05) == 4000
+
+
+# --- analysis on constructed data -------------------------------------------------------------
+
+def test_deterministic_accuracy_counts_argmax_hits_after_each_b_and_c():
+    sequence = from_block_ns("anb2nc3n", [[1]])[0]              # inputs A B B C C C
+    probs = np.array([[0.9, 0.1, 0.0],   # after A: not deterministic, ignored
+                      [0.1, 0.8, 0.1],   # after B: B correct
+                      [0.1, 0.8, 0.1],   # after last B: C expected, wrong
+                      [0.0, 0.1, 0.9],   # after C: C correct
+                      [0.0, 0.1, 0.9],   # C correct
+                      [0.6, 0.0, 0.4]])  # after last C: A correct
+    assert analysis.prediction_counts(probs, sequence) == (4, 5)
+    assert analysis.scores(probs, sequence)["accuracy"] == pytest.approx(0.8)
+
+
+def test_scores_by_n_split_the_counts_between_blocks():
+    sequence = from_block_ns("anb2n", [[1, 2]])[0]               # A B B | A A B B B B
+    probs = np.tile([0.0, 1.0], (len(sequence.inputs), 1))      # always predicts B
+    rows = analysis.scores_by_n(probs, sequence, max_n=3)
+    assert [(r["n"], r["correct"], r["total"]) for r in rows] == [(1, 1, 2), (2, 3, 4), (3, 0, 0)]
+    assert rows[2]["accuracy"] is None and rows[2]["loss"] is None
+
+
+def test_fsm_extraction_recovers_a_machine_built_by_hand():
+    # a 3-state machine: start s0; A: s0->s1, s1->s1; B: s1->s2, s2->s2; states jittered
+    corners = np.array([[0.0, 0.0], [0.8, 0.8], [-0.8, 0.6]])
+    rng = np.random.default_rng(0)
+    sequences, hidden = [], []
+    for n in (1, 2, 3):
+        sequence = from_block_ns("anb2n", [[n]])[0]
+        sequence = Sequence(*(f[:-1] for f in (sequence.inputs, sequence.labels, sequence.targets,
+                                               sequence.states, sequence.block_n)))  # drop last B
+        path = [0] + [1 if x == A else 2 for x in sequence.inputs]
+        sequences.append(sequence)
+        hidden.append(corners[path] + rng.normal(scale=0.01, size=(len(path), 2)))
+    fsm = analysis.extract_fsm(hidden, sequences, radius=0.1, max_clusters=10)
+    assert [c["id"] for c in fsm["clusters"]] == [0, 1, 2]
+    assert np.allclose([c["centre"] for c in fsm["clusters"]], corners, atol=0.02)
+    moves = {(t["from"], t["symbol"], t["to"]) for t in fsm["transitions"]}
+    assert moves == {(0, "A", 1), (1, "A", 1), (1, "B", 2), (2, "B", 2)}
+    assert fsm["determinism"] == 1.0 and fsm["clusters"][0]["start"]
+    assert sum(t["count"] for t in fsm["transitions"]) == sum(len(s.inputs) for s in sequences)
+
+
+def test_clustering_grows_k_until_every_point_is_within_the_radius():
+    points = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    assert len(analysis.cluster(points, radius=0.1, max_clusters=10)[0]) == 3
+    assert len(analysis.cluster(points, radius=2.0, max_clusters=10)[0]) == 1
+    assert len(analysis.cluster(points, radius=0.01, max_clusters=2)[0]) == 2
+
+
+def test_p_b_after_each_a_reads_the_first_block():
+    sequence = from_block_ns("anb2n", [[3]])[0]
+    probs = np.array([[0.9, 0.1], [0.7, 0.3], [0.4, 0.6], [0, 1], [0, 1], [0, 1], [0, 1], [0, 1],
+                      [1, 0]])
+    assert analysis.p_b_after_each_a(sequence, probs) == [0.1, 0.3, 0.6]
+
+
+# --- config and the section end to end --------------------------------------------------------
+
+@pytest.mark.parametrize("changes", [{"max_n": 0}, {"srn_epochs": 1500}, {"srn_lr": -1.0},
+                                     {"threshold_anb2n": 1.5}, {"srn_hidden": 1}])
+def test_config_rejects_out_of_range_values(changes):
+    with pytest.raises(ValueError):
+        dynamics.Config(**changes)
+
+
+def test_quick_run_end_to_end_satisfies_its_invariants(tmp_path):
+    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+    assert dynamics.invariants(data) == []
+    assert set(data["runs"]) == {"srn_anb2n", "srn_anb2n_claim", "lstm_anb2nc3n", "srn_anb2nc3n"}
+    assert all((tmp_path / name).is_file() for name in data["figures"].values())
+    data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
+    data["fsm"]["transitions"][0]["count"] += 1
+    assert len(dynamics.invariants(data)) == 3   # accuracy, by-n sum, transition count
