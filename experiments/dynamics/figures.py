@@ -115,22 +115,34 @@ def probabilities(rows: list[dict], symbols: int) -> Figure:
 
 def unit_portrait(arrays: list[np.ndarray], sequences: list[Sequence], quantity: str,
                   bounded: bool) -> Figure:
-    """Every pair of the first three units, plus a 3-D view; coloured by position in block.
+    """Every pair of the first three units, plus a 3-D view; colour = position in block,
+    marker = the input just read.
 
     ``bounded``: the values lie in [-1, 1] (hidden units), so every panel shows that square.
     """
     points = np.concatenate([a[1:, :3] for a in arrays])                    # (N, 3)
-    colour = {"c": Sequence.pool(sequences).states, "cmap": "viridis"}
+    positions = Sequence.pool(sequences)
     fig = Figure(figsize=(10, 8.6))
-    for k, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
-        ax = fig.add_subplot(2, 2, k + 1)
-        scatter = ax.scatter(points[:, i], points[:, j], s=10, **colour)
-        ax.set(xlabel=f"${quantity}_{i + 1}$", ylabel=f"${quantity}_{j + 1}$")
+    panels = [fig.add_subplot(2, 2, k + 1) for k in range(3)]
+    panels.append(fig.add_subplot(2, 2, 4, projection="3d"))
+    for code, symbol in enumerate(SYMBOLS[:positions.targets.shape[1]]):
+        keep = positions.inputs == code
+        style = {"c": positions.states[keep], "cmap": "viridis", "vmin": 0,
+                 "vmax": positions.states.max(), "marker": SYMBOL_MARKERS[symbol], "s": 12,
+                 "label": f"after input {symbol}"}
+        for ax, (i, j) in zip(panels, [(0, 1), (0, 2), (1, 2)]):
+            scatter = ax.scatter(points[keep, i], points[keep, j], **style)
+        panels[3].scatter(*points[keep].T, **style)
+    for ax, (i, j) in zip(panels, [(0, 1), (0, 2), (1, 2)]):
+        names = f"${quantity}_{i + 1}$", f"${quantity}_{j + 1}$"
         if bounded:
-            _unit_box(ax, f"${quantity}_{i + 1}$", f"${quantity}_{j + 1}$")
-        ax.grid(alpha=0.3)
-    ax3 = fig.add_subplot(2, 2, 4, projection="3d")
-    ax3.scatter(*points.T, s=6, **colour)
-    ax3.set(xlabel=f"${quantity}_1$", ylabel=f"${quantity}_2$", zlabel=f"${quantity}_3$")
-    fig.colorbar(scatter, ax=fig.axes, label="position in block (0 = first A)", shrink=0.6)
+            _unit_box(ax, *names)
+        else:
+            ax.set(xlabel=names[0], ylabel=names[1])
+            ax.grid(alpha=0.3)
+    panels[0].legend(fontsize=8, loc="best")
+    panels[3].set(xlabel=f"${quantity}_1$", ylabel=f"${quantity}_2$", zlabel=f"${quantity}_3$")
+    panels[3].set_box_aspect(None, zoom=0.85)
+    fig.colorbar(scatter, cax=fig.add_axes([0.95, 0.3, 0.015, 0.4]),
+                 label="position in block (0 = first A)")
     return fig

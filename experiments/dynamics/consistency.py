@@ -1,0 +1,78 @@
+"""What must hold in the section's results, checked with NumPy only (no torch).
+
+The engine calls ``invariants(data)`` on every build and on ``--check``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def invariants(data: dict) -> list[str]:
+    """What must hold in the results of ``run``; one message per violation."""
+    problems = []
+    for name, run_data in data["runs"].items():
+        problems += [f"runs.{name}: {p}" for p in _run_invariants(run_data)]
+    problems += [f"fsm: {p}" for p in _fsm_invariants(data["fsm"])]
+    problems += [f"probabilities: {p}"
+                 for p in _distribution_invariants(data["probabilities"]["rows"])]
+    problems += [f"lstm_steps: {p}" for p in _gate_invariants(data["lstm_steps"]["rows"])]
+    problems += [f"figures.{k}: {v!r} is not a .png file name" for k, v in data["figures"].items()
+                 if not (isinstance(v, str) and v.endswith(".png"))]
+    return problems
+
+
+def _run_invariants(r: dict) -> list[str]:
+    epochs, losses = np.array(r["history"]["epoch"]), np.array(r["history"]["loss"], float)
+    problems = []
+    if len(epochs) != len(losses) or len(epochs) == 0 or np.any(np.diff(epochs) <= 0):
+        problems.append("history epochs must be non-empty, increasing and match the losses")
+    elif r["final_loss"] != losses[-1]:
+        problems.append(f"final_loss {r['final_loss']} is not the last recorded loss {losses[-1]}")
+    elif r["first_epoch_below"] != _first_epoch_below(epochs, losses, r["threshold"]):
+        problems.append(f"first_epoch_below {r['first_epoch_below']} disagrees with the history")
+    problems += _accuracy_invariants("evaluation", r["evaluation"])
+    for row in r["by_n"]:
+        problems += _accuracy_invariants(f"by_n[n={row['n']}]", row)
+    for key in ("correct", "total"):
+        if sum(row[key] for row in r["by_n"]) != r["evaluation"][key]:
+            problems.append(f"by_n {key} counts do not add up to the evaluation's")
+    return problems
+
+
+def _first_epoch_below(epochs: np.ndarray, losses: np.ndarray, threshold: float):
+    above = np.flatnonzero(~(losses < threshold))
+    start = above[-1] + 1 if len(above) else 0
+    return int(epochs[start]) if start < len(epochs) else None
+
+
+def _accuracy_invariants(where: str, record: dict) -> list[str]:
+    correct, total, accuracy = record["correct"], record["total"], record["accuracy"]
+    if not 0 <= correct <= total:
+        return [f"{where}: correct={correct} is not within 0..total={total}"]
+    expected = correct / total if total else None
+    if accuracy != expected:
+        return [f"{where}: accuracy {accuracy} != correct/total {expected}"]
+    return []
+
+
+def _fsm_invariants(fsm: dict) -> list[str]:
+    ids = [c["id"] for c in fsm["clusters"]]
+    problems = [] if ids == list(range(len(ids))) else ["cluster ids are not 0..k-1"]
+    problems += [f"transition {t} names a cluster that does not exist" for t in fsm["transitions"]
+                 if t["from"] not in ids or t["to"] not in ids]
+    moves = sum(t["count"] for t in fsm["transitions"])
+    if moves != sum(c["size"] for c in fsm["clusters"]) - fsm["sequences"]:
+        problems.append(f"{moves} transitions, but the clusters hold a different number of steps")
+    if not 0 < fsm["determinism"] <= 1:
+        problems.append(f"determinism {fsm['determinism']} is not in (0, 1]")
+    return problems
+
+
+def _distribution_invariants(rows: list[dict]) -> list[str]:
+    return [f"step {r['step']} of n={r['n']}: predicted probabilities do not sum to 1"
+            for r in rows if abs(sum(r["p"]) - 1) > 1e-6 or min(r["p"]) < 0]
+
+
+def _gate_invariants(rows: list[dict]) -> list[str]:
+    return [f"step {r['step']} of n={r['n']}: a gate is outside its range" for r in rows
+            if not all(0 <= v <= 1 for k in "ifo" for v in r[k]) or max(map(abs, r["g"])) > 1]
