@@ -6,36 +6,40 @@ font with Japanese glyphs: ``matplotlib_fontja`` registers IPAexGothic on import
 import matplotlib_fontja  # noqa: F401  (registers the IPAexGothic font with matplotlib)
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from . import CLASS_NAMES, HIRAGANA
 
 FONT = "IPAexGothic"  # named explicitly, so a changed rcParams cannot bring back empty boxes
 LABELS = [f"{h} {r}" for h, r in zip(HIRAGANA, CLASS_NAMES)]  # "お o", ...
+GAP = 3  # pixels of background between the sample thumbnails
 
 
 def learning_curves(models: dict) -> Figure:
     """Test accuracy (left) and train / test loss (right) per epoch, one colour per model."""
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    fig = Figure(figsize=(9, 3.8), layout="constrained")
     acc, loss = fig.subplots(1, 2)
     for i, m in enumerate(models.values()):
         h, colour = m["history"], f"C{i}"
         epochs = np.arange(1, len(h["test_accuracy"]) + 1)
         acc.plot(epochs, h["test_accuracy"], "o-", color=colour, label=m["name"])
-        loss.plot(epochs, h["train_loss"], "o-", color=colour, label=f"{m['name']} train")
-        loss.plot(epochs, h["test_loss"], "s--", color=colour, mfc="none",
-                  label=f"{m['name']} test")
-    _axes(acc, "test accuracy")
-    _axes(loss, "NLL loss")
+        loss.plot(epochs, h["train_loss"], "o-", color=colour)
+        loss.plot(epochs, h["test_loss"], "s--", color=colour, mfc="none")
+    _axes(acc, "test accuracy", acc.get_legend_handles_labels()[0])
+    styles = [Line2D([], [], color="k", ls="-", marker="o", label="train"),
+              Line2D([], [], color="k", ls="--", marker="s", mfc="none", label="test")]
+    _axes(loss, "NLL loss", styles)
     return fig
 
 
-def _axes(ax, ylabel: str):
+def _axes(ax, ylabel: str, handles):
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(handles=handles, ncol=len(handles), fontsize=8, frameon=False,
+              loc="lower center", bbox_to_anchor=(0.5, 1.0))
 
 
 def confusion_heatmap(confusion, title: str) -> Figure:
@@ -56,22 +60,24 @@ def confusion_heatmap(confusion, title: str) -> Figure:
 
 
 def sample_grid(images, labels, per_class: int = 10) -> Figure:
-    """The first ``per_class`` images of each class, one row per class."""
-    images, labels = np.asarray(images), np.asarray(labels)  # (N, 1, 28, 28), (N,)
-    fig = Figure(figsize=(per_class * 0.6 + 0.8, len(LABELS) * 0.6), layout="constrained")
-    axes = fig.subplots(len(LABELS), per_class, squeeze=False)
-    for c, row in enumerate(axes):
-        picks = np.flatnonzero(labels == c)[:per_class]
-        for ax, i in zip(row, np.pad(picks, (0, per_class - len(picks)), constant_values=-1)):
-            _thumbnail(ax, images[i, 0] if i >= 0 else None)
-        row[0].set_ylabel(LABELS[c], rotation=0, ha="right", va="center", fontfamily=FONT)
+    """The first ``per_class`` images of each class, one row per class, as one mosaic."""
+    mosaic = _mosaic(np.asarray(images), np.asarray(labels), per_class)
+    fig = Figure(figsize=(per_class * 0.55 + 0.8, len(LABELS) * 0.55), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(mosaic, cmap="gray_r", vmin=-1, vmax=1)
+    ax.set_yticks(np.arange(len(LABELS)) * (28 + GAP) + 14, LABELS, fontfamily=FONT)
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     return fig
 
 
-def _thumbnail(ax, image):
-    if image is not None:
-        ax.imshow(image, cmap="gray_r", vmin=-1, vmax=1)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+def _mosaic(images, labels, per_class: int) -> np.ndarray:
+    """(10 * (28 + GAP), per_class * (28 + GAP)) in [-1, 1]; -1 (background) where empty."""
+    size = 28 + GAP
+    mosaic = np.full((len(LABELS) * size, per_class * size), -1.0)
+    for c in range(len(LABELS)):
+        for j, i in enumerate(np.flatnonzero(labels == c)[:per_class]):
+            mosaic[c * size:c * size + 28, j * size:j * size + 28] = images[i, 0]  # (28, 28)
+    return mosaic

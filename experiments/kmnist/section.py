@@ -6,13 +6,12 @@ import torch
 
 from experiments.common import pick_device, seed_everything
 
-from . import CLASS_NAMES, HIRAGANA
-from . import figures
+from . import CLASS_NAMES, HIRAGANA, figures
 from .data import load_split
 from .metrics import confusion_matrix, most_confused
-from .models import NAMES, build_model, count_parameters, describe, parameter_formula, \
-    parameter_layers
-from .train import Settings, fit, prepare_model
+from .models import (NAMES, build_model, count_parameters, describe, parameter_formula,
+                     parameter_layers)
+from .train import Settings, cpu_threads, fit, prepare_model
 
 
 def run_section(config, ctx) -> dict:
@@ -27,7 +26,6 @@ def run_section(config, ctx) -> dict:
         "classes": list(CLASS_NAMES),
         "hiragana": list(HIRAGANA),
         "device": str(device),
-        "torch_threads": torch.get_num_threads(),
         "train_size": len(train),
         "test_size": len(test),
         "train_class_counts": class_counts(train.labels),
@@ -42,10 +40,11 @@ def run_model(key: str, config, train, test, device, ctx) -> dict:
     """Train one model from the config's seed; its numbers, formula and description."""
     generator = seed_everything(config.seed)  # same initial weights whatever the model order
     model = prepare_model(build_model(key, config.hidden), device)
-    start = time.perf_counter()
-    history, final = fit(model, NAMES[key], train, test, Settings.from_config(config),
-                         generator, ctx.progress)
-    seconds = time.perf_counter() - start
+    with cpu_threads(model) as threads:
+        start = time.perf_counter()
+        history, final = fit(model, NAMES[key], train, test, Settings.from_config(config),
+                             generator, ctx.progress)
+        seconds = time.perf_counter() - start
     ctx.log.info("kmnist: %s %.4f test accuracy in %.1f s", NAMES[key], final.accuracy, seconds)
     confusion = confusion_matrix(test.labels.cpu().numpy(), final.predictions.numpy())
     return {
@@ -58,6 +57,7 @@ def run_model(key: str, config, train, test, device, ctx) -> dict:
         "test_size": len(test),
         **describe_model(model),
         "train_seconds": seconds,
+        "threads": threads,
         "confused_pairs": most_confused(confusion),
     }
 

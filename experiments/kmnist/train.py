@@ -1,7 +1,8 @@
 """Training and evaluation over tensors held in memory (no DataLoader, no per-image work)."""
 import math
-from functools import partial
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -52,15 +53,34 @@ def make_optimizer(params, settings: Settings) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=settings.lr, fused=True)
 
 
+def is_convolutional(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
 def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
     """Move to ``device``; conv nets go channels-last, oneDNN's fast CPU layout.
 
     A (B, 1, 28, 28) batch is channels-last already (one channel), so inputs need no copy.
     """
     model = model.to(device)
-    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+    if is_convolutional(model):
         model = model.to(memory_format=torch.channels_last)
     return model
+
+
+@contextmanager
+def cpu_threads(model: nn.Module):
+    """Conv nets use the process's threads (OMP_NUM_THREADS, else all cores); others one.
+
+    A NetLin or NetFull step is too small to split across cores: a second thread only adds
+    a barrier per op, which costs 2-5x when other processes share the cores.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(before if is_convolutional(model) else 1)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
 
 
 def batch_order(n: int, shuffle: bool, generator: torch.Generator) -> torch.Tensor:

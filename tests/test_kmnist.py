@@ -1,0 +1,285 @@
+"""The kmnist section: models, loader, confusion invariants, offline error, a quick real run."""
+import copy
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from experiments import kmnist
+from experiments.kmnist import QUICK, RAW_FILES, Config, input_files, invariants
+from experiments.kmnist.checks import evaluate_formula
+from experiments.kmnist.data import DatasetError, Split, load_split, stratified_indices
+from experiments.kmnist.metrics import confusion_matrix, most_confused
+from experiments.kmnist.models import (build_model, count_parameters, describe,
+                                       parameter_formula, parameter_layers)
+from experiments.kmnist.train import Settings, TrainingDiverged, fit, prepare_model
+from report.context import Context
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# --- models ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, params", [("lin", 7_850), ("full", 238_510), ("conv", 857_738)])
+def test_parameter_count_and_formula_agree_with_the_course(key, params):
+    model = build_model(key, hidden=300)
+    assert count_parameters(model) == params
+    assert evaluate_formula(parameter_formula(parameter_layers(model))) == params
+
+
+@pytest.mark.parametrize("key", ["lin", "full", "conv"])
+def test_models_map_a_batch_to_log_probabilities(key):
+    out = build_model(key, hidden=300)(torch.randn(5, 1, 28, 28))
+    assert out.shape == (5, 10)
+    assert torch.allclose(out.exp().sum(dim=1), torch.ones(5))
+
+
+def test_netfull_width_and_description_follow_the_config():
+    model = build_model("full", hidden=50)
+    assert count_parameters(model) == 784 * 50 + 50 + 50 * 10 + 10
+    assert describe(model) == ["linear 784 -> 50", "tanh", "linear 50 -> 10", "log-softmax"]
+    assert parameter_formula(parameter_layers(model)) == "(784 x 50 + 50) + (50 x 10 + 10)"
+
+
+def test_netconv_is_described_in_the_order_of_the_course():
+    assert describe(build_model("conv", hidden=300)) == [
+        "conv 1 -> 32, 5x5, padding 2", "ReLU", "max-pool 2x2",
+        "conv 32 -> 64, 5x5, padding 2", "ReLU", "max-pool 2x2",
+        "linear 3136 -> 256", "ReLU", "linear 256 -> 10", "log-softmax"]
+
+
+def test_pooling_before_relu_computes_relu_then_pooling():
+    x = torch.randn(4, 3, 8, 8)
+    block = build_model("conv", hidden=300).layers[1]
+    reference = torch.nn.functional.max_pool2d(torch.relu(x), 2)
+    assert torch.equal(block(x), reference)
+
+
+def test_conv_net_is_prepared_channels_last():
+    model = prepare_model(build_model("conv", hidden=300), torch.device("cpu"))
+    assert model.layers[2].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+# --- config ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [{"lr": 0.0}, {"epochs": 0}, {"optimizer": "rmsprop"},
+                                 {"models": ("mlp",)}, {"batch_size": 0}, {"momentum": 1.0},
+                                 {"train_per_class": -1}, {"models": ()}])
+def test_config_rejects_bad_values_with_a_one_line_reason(bad):
+    with pytest.raises(ValueError) as error:
+        Config(**bad)
+    assert "\n" not in str(error.value) and str(error.value).startswith("kmnist config:")
+
+
+def test_data_dir_comes_from_kmnist_root_and_does_not_enter_the_fingerprint(monkeypatch):
+    monkeypatch.setenv("KMNIST_ROOT", "/somewhere")
+    assert Config().data_dir == "/somewhere"
+    field = {f.name: f for f in dataclasses.fields(Config)}["data_dir"]
+    assert field.metadata["fingerprint"] is False
+
+
+def test_input_files_are_the_four_raw_files():
+    files = input_files(Config(data_dir="root"))
+    assert sorted(files) == sorted(RAW_FILES)
+    assert all(path.parent == Path("root/KMNIST/raw") for path in files.values())
+
+
+def test_importing_the_section_does_not_import_torch():
+    code = "import sys, experiments.kmnist; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- loader ---------------------------------------------------------------------------------
+
+def write_idx(path: Path, array: np.ndarray):
+    """An IDX file (unsigned bytes), gzip-compressed, as CODH distributes them."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: any download attempt fails the way it does on an offline machine."""
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("network disabled by the test")
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+@pytest.fixture
+def tiny_kmnist(tmp_path, monkeypatch, offline):
+    """Four small IDX files in <tmp>/KMNIST/raw/, accepted by torchvision's own MD5 check."""
+    raw = tmp_path / "KMNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    labels = {"train": np.arange(30) % 10, "t10k": np.arange(20) % 10}
+    for split, y in labels.items():
+        x = rng.integers(0, 256, size=(len(y), 28, 28))
+        x[0, 0, :3] = [0, 255, 51]  # known pixels: -1, 1, -0.6 after scaling
+        write_idx(raw / f"{split}-images-idx3-ubyte.gz", x)
+        write_idx(raw / f"{split}-labels-idx1-ubyte.gz", y)
+    md5 = [(name, hashlib.md5((raw / name).read_bytes()).hexdigest()) for name in RAW_FILES]
+    monkeypatch.setattr("torchvision.datasets.KMNIST.resources", md5)
+    return tmp_path, labels
+
+
+def test_loader_reads_idx_files_into_scaled_tensors(tiny_kmnist):
+    root, labels = tiny_kmnist
+    train = load_split(root, train=True)
+    assert train.images.shape == (30, 1, 28, 28) and train.images.dtype == torch.float32
+    assert train.images.min() >= -1 and train.images.max() <= 1
+    assert torch.allclose(train.images[0, 0, 0, :3], torch.tensor([-1.0, 1.0, -0.6]))
+    assert train.labels.tolist() == labels["train"].tolist()
+    assert len(load_split(root, train=False)) == 20
+
+
+def test_loader_keeps_a_stratified_subset(tiny_kmnist):
+    root, _ = tiny_kmnist
+    subset = load_split(root, train=True, per_class=2)
+    assert np.bincount(subset.labels.numpy()).tolist() == [2] * 10
+    assert stratified_indices(torch.tensor([3, 1, 3, 1, 3]), per_class=2).tolist() == [0, 1, 2, 3]
+
+
+def test_absent_files_offline_raise_one_paragraph_naming_the_files(tmp_path, offline):
+    with pytest.raises(DatasetError) as error:
+        load_split(tmp_path, train=True)
+    message = str(error.value)
+    assert all(name in message for name in RAW_FILES)
+    assert str(tmp_path / "KMNIST" / "raw") in message
+    assert "KMNIST_ROOT" in message and "kmnist.data_dir" in message
+    assert "\n" not in message
+
+
+# --- confusion matrices and invariants ------------------------------------------------------
+
+def test_confusion_matrix_rows_are_truth_and_columns_predictions():
+    truth, predicted = [0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2]
+    cm = confusion_matrix(truth, predicted, n_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert cm.sum() == 6 and cm.sum(axis=1).tolist() == [2, 1, 3]
+    assert np.trace(cm) / cm.sum() == pytest.approx(4 / 6)
+
+
+def test_most_confused_lists_the_largest_off_diagonal_cells_with_names():
+    cm = np.diag([50] * 10)
+    cm[3, 5], cm[1, 6] = 9, 4
+    pairs = most_confused(cm, k=3)
+    assert [(p["truth"], p["predicted"], p["count"]) for p in pairs] == [(3, 5, 9), (1, 6, 4)]
+    assert (pairs[0]["truth_name"], pairs[0]["predicted_hiragana"]) == ("tsu", "は")
+
+
+def consistent_result() -> dict:
+    """A model result whose numbers agree, built the way the section builds it."""
+    rng = np.random.default_rng(1)
+    truth = np.repeat(np.arange(10), 7)
+    predicted = np.where(rng.random(70) < 0.8, truth, rng.integers(0, 10, 70))
+    cm = confusion_matrix(truth, predicted)
+    accuracy = int((truth == predicted).sum()) / 70
+    layers = parameter_layers(build_model("lin", hidden=300))
+    return {"models": {"lin": {
+        "accuracy": accuracy, "test_loss": 0.5, "confusion": cm.tolist(),
+        "class_counts": [7] * 10, "test_size": 70, "params": 7850,
+        "param_formula": parameter_formula(layers), "param_layers": layers,
+        "history": {"train_loss": [0.9, 0.6], "test_loss": [0.7, 0.5],
+                    "test_accuracy": [0.5, accuracy]}}}}
+
+
+def tampered(change) -> list[str]:
+    data = copy.deepcopy(consistent_result())
+    change(data["models"]["lin"])
+    return invariants(data)
+
+
+def test_invariants_hold_for_consistent_results():
+    assert invariants(consistent_result()) == []
+
+
+def test_invariants_report_a_tampered_confusion_matrix():
+    def move_a_correct_image(m):  # keeps the total and the row sums, breaks the accuracy
+        m["confusion"][0][0] -= 1
+        m["confusion"][0][1] += 1
+    problems = tampered(move_a_correct_image)
+    assert len(problems) == 1 and "diagonal / total" in problems[0]
+    assert "kmnist.models.lin" in problems[0]
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda m: m["confusion"][2].__setitem__(2, m["confusion"][2][2] + 1), "sums to"),
+    (lambda m: m.__setitem__("class_counts", [6, 8] + [7] * 8), "row sums"),
+    (lambda m: m.__setitem__("params", 7851), "formula"),
+    (lambda m: m.__setitem__("param_formula", "(784 x 10 + 11)"), "formula"),
+    (lambda m: m["history"]["test_loss"].__setitem__(-1, 0.4), "history ends"),
+    (lambda m: m.pop("confusion"), "malformed"),
+])
+def test_invariants_report_each_kind_of_inconsistency(change, words):
+    assert any(words in problem for problem in tampered(change))
+
+
+def test_formula_evaluation_accepts_only_sums_of_products():
+    assert evaluate_formula("(1 x 32 x 5 x 5 + 32) + (256 x 10 + 10)") == 832 + 2570
+    assert evaluate_formula("__import__('os')") is None
+
+
+def test_a_nan_loss_names_the_model_epoch_and_settings():
+    images = torch.full((8, 1, 28, 28), float("nan"))  # (8, 1, 28, 28)
+    split = Split(images, torch.arange(8) % 10)
+    with pytest.raises(TrainingDiverged, match=r"NetLin.*epoch 1.*lr=0.001"):
+        fit(build_model("lin", 300), "NetLin", split, split, Settings(epochs=2),
+            torch.Generator().manual_seed(0))
+
+
+# --- the section on the real data ----------------------------------------------------------
+
+def real_data_root() -> Path:
+    root = Path(os.environ.get("KMNIST_ROOT", REPO / "data"))
+    return root if root.is_absolute() else REPO / root
+
+
+@pytest.fixture(scope="module")
+def quick_result(tmp_path_factory):
+    root = real_data_root()
+    missing = [name for name in RAW_FILES if not (root / "KMNIST" / "raw" / name).is_file()]
+    if missing:
+        pytest.skip(f"real KMNIST absent: {', '.join(missing)} not in {root}/KMNIST/raw/ "
+                    f"(assemble it from ../shared/data/kmnist or set KMNIST_ROOT)")
+    ctx = Context(tmp_path_factory.mktemp("kmnist"), show_progress=False)
+    config = Config(data_dir=str(root), **QUICK)
+    return kmnist.run(config, ctx), ctx, config
+
+
+def test_quick_run_on_real_data_is_consistent_plain_json(quick_result):
+    data, ctx, _ = quick_result
+    assert invariants(data) == []
+    assert json.loads(json.dumps(data)) == data
+    assert (data["train_size"], data["test_size"]) == (1000, 500)
+    assert data["test_class_counts"] == [50] * 10
+    assert [m["params"] for m in data["models"].values()] == [7850, 238510, 857738]
+    assert all(len(m["history"]["test_accuracy"]) == 1 for m in data["models"].values())
+    assert data["classes"][:2] == ["o", "ki"] and data["hiragana"][-1] == "を"
+
+
+def test_quick_run_saves_every_figure_it_names(quick_result):
+    data, ctx, _ = quick_result
+    assert set(data["figures"]) == {"learning_curves", "confusion_lin", "confusion_full",
+                                    "confusion_conv", "samples"}
+    assert all((ctx.artifact_dir / name).stat().st_size > 0 for name in data["figures"].values())
+
+
+def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
+    data, _, config = quick_result
+    again = kmnist.run(dataclasses.replace(config, models=("lin",)),
+                       Context(tmp_path, show_progress=False))
+    first, second = data["models"]["lin"], again["models"]["lin"]
+    assert (first["accuracy"], first["confusion"]) == (second["accuracy"], second["confusion"])
