@@ -8,13 +8,15 @@
 from __future__ import annotations
 
 import re
+import statistics
 from html.parser import HTMLParser
 from pathlib import Path
 
 from report.ledger import format_value
-from report.values import lookup
+from report.values import lookup, seed_values
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*%?(?![\w])")
+CODE = re.compile(r"`[^`\n]*`")  # identifiers such as result paths, not prose numbers
 SPAN = re.compile(r"\[(?:[^\[\]\\]|\\.)*\]\{#n\d+ \.num title=\"[^\"]*\"\}")
 FIGURE_TARGET = re.compile(r"\]\([^)]*\)\{[^}]*\}|\{#(?:fig|tbl|sec)-[^}]*\}|\{\.[^}]*\}")
 EXEMPT_CLASSES = {"header-section-number", "xref-label", "toc-section-number"}
@@ -23,7 +25,7 @@ EXEMPT_CLASSES = {"header-section-number", "xref-label", "toc-section-number"}
 def untraced_numbers(markdown: str, template_dir: Path) -> list[str]:
     """Numbers in the rendered Markdown that did not come through a filter, with template lines."""
     body = markdown.split("\n---\n", 1)[1] if markdown.startswith("---\n") else markdown
-    stripped = FIGURE_TARGET.sub("", SPAN.sub("", body))
+    stripped = CODE.sub("", FIGURE_TARGET.sub("", SPAN.sub("", body)))
     problems = []
     for token in sorted(set(NUMBER.findall(stripped))):
         places = _template_lines(token, template_dir) or ["a template (not found in the sources)"]
@@ -53,7 +55,7 @@ class _NumberSpans(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         classes = set((attributes.get("class") or "").split())
-        if tag in ("script", "style", "title", "nav"):
+        if tag in ("script", "style", "title", "nav", "code"):
             kind = "skip"
         elif tag == "span" and "num" in classes:
             kind = "num"
@@ -99,14 +101,22 @@ def _expected_text(entry: dict, results: dict) -> str | None:
     path = entry["path"]
     if path.startswith("literal:"):
         return entry["text"]
-    if path.startswith(("mean(", "sd(")):
-        return entry["text"]  # aggregates are recomputed by re-rendering, see report.build
     try:
+        if path.startswith(("mean(", "sd(")):
+            return format_value(entry["kind"], _aggregate(results, path), entry["digits"])
         if path.startswith("len("):
             return format_value(entry["kind"], len(lookup(results, path[4:-1])), entry["digits"])
         return format_value(entry["kind"], lookup(results, path), entry["digits"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
+
+
+def _aggregate(results: dict, path: str) -> float:
+    """Recompute ``mean(kmnist@*.models.lin.accuracy)`` or ``sd(...)`` from every seed's result."""
+    function, _, inner = path[:-1].partition("(")
+    section, _, rest = inner.partition("@*.")
+    values = list(seed_values(results, section, rest).values())
+    return statistics.fmean(values) if function == "mean" else statistics.stdev(values)
 
 
 def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:

@@ -80,7 +80,7 @@ def parse_value(key: str, raw: str, kind):
     origin = typing.get_origin(kind)
     if origin is tuple:
         item_kind = typing.get_args(kind)[0]
-        items = _literal(key, raw) if raw.startswith(("[", "(")) else raw.split(",")
+        items = _items(key, raw, item_kind)
         if not isinstance(items, (list, tuple)):
             raise _wrong_type(key, raw, kind)
         return tuple(parse_value(key, str(item).strip(), item_kind) for item in items)
@@ -90,6 +90,15 @@ def parse_value(key: str, raw: str, kind):
                               "pick one of the listed values")
         return raw
     return _scalar(key, raw, kind)
+
+
+def _items(key: str, raw: str, item_kind) -> list:
+    """``[1,2,3]``, ``1,2,3``, and for strings also ``[lin,conv]`` without quotes."""
+    if not raw.startswith(("[", "(")):
+        return raw.split(",")
+    if item_kind is str and "'" not in raw and '"' not in raw:
+        return [item for item in raw[1:-1].split(",") if item.strip()]
+    return _literal(key, raw)
 
 
 def _scalar(key: str, raw: str, kind):

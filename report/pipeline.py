@@ -8,6 +8,7 @@ but an outcome, so the other sections still build and the report shows a placeho
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from experiments import SECTIONS
 from report import backends, checks, provenance
 from report import config as configs
 from report.errors import CheckFailed, OutputError, UsageError
-from report.fingerprint import PROJECT_ROOT, HashMemo
+from report.fingerprint import PROJECT_ROOT, HashMemo, sha256_file
 from report.render import Renderer, SectionView, section_key
 from report.runner import Runner, Unit, default_jobs, plan
 from report.status import Freshness, Outcome
@@ -167,7 +168,7 @@ def _check_document_on_disk(out: Path, units: list[Unit], raw: dict) -> list[str
 def _check_rerendering(units: list[Unit], options: Options, out: Path) -> list[str]:
     views, entries = section_views(units)
     document = Renderer(TEMPLATES, out, draft=True).render(
-        views, provenance.collect(options.profile, entries), profile=options.profile)
+        views, provenance.collect(options.profile, entries, provenance.git_state()), profile=options.profile)
     false_claims = [f"claim {c.name!r} ({c.template}:{c.line}) does not hold in the results"
                     for c in document.claims if not c.holds]
     return false_claims + checks.untraced_numbers(document.text, TEMPLATES)
@@ -228,9 +229,20 @@ def _unit_entry(unit: Unit) -> dict:
 
 
 def render(units: list[Unit], options: Options, out: Path) -> dict[str, Path]:
-    """Render the report from the records; write it only when every check passes."""
+    """Render the report from the records; write it only when every check passes.
+
+    When nothing the report shows has changed since the last render (results, templates,
+    engine code, options, commit) and its files are all there, they are kept as they are.
+    """
+    git = provenance.git_state()
+    key = render_key(units, options, git)
+    outputs = {fmt: out / f"report.{fmt}" for fmt in options.to}
+    key_file = out / ".render-key"
+    if key_file.exists() and key_file.read_text() == key and all(p.exists() for p in outputs.values()):
+        log.info("the report is up to date")
+        return outputs
     views, entries = section_views(units)
-    prov = provenance.collect(options.profile, entries)
+    prov = provenance.collect(options.profile, entries, git)
     document = Renderer(TEMPLATES, out, draft=options.draft).render(views, prov, profile=options.profile)
     problems = checks.untraced_numbers(document.text, TEMPLATES)
     if problems:
@@ -239,4 +251,18 @@ def render(units: list[Unit], options: Options, out: Path) -> dict[str, Path]:
     write_atomic(qmd, document.text.encode("utf-8"))
     write_atomic(out / "ledger.json", json.dumps(document.ledger.as_json(), indent=1).encode())
     write_atomic(out / "provenance.json", json.dumps(prov, indent=1).encode())
-    return backends.choose(options.engine).render(qmd, options.to)
+    written = backends.choose(options.engine).render(qmd, options.to)
+    write_atomic(key_file, key.encode())
+    return written
+
+
+def render_key(units: list[Unit], options: Options, git: tuple[str, bool]) -> str:
+    """A hash of everything the rendered report depends on."""
+    shown = [(u.section, u.seed, u.outcome is Outcome.FAILED, u.error, u.freshness.value, u.reasons,
+              u.record.fingerprint if u.record else None, u.record.artifact_dir.name if u.record else None)
+             for u in units]
+    code = sorted([*TEMPLATES.glob("*.j2"), *(PROJECT_ROOT / "report").rglob("*.py"),
+                   *(PROJECT_ROOT / "report" / "assets").iterdir()])
+    parts = {"shown": shown, "code": {str(p.relative_to(PROJECT_ROOT)): sha256_file(p) for p in code},
+             "options": [options.profile, sorted(options.to), options.engine, options.draft], "git": git}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -20,9 +20,9 @@ def git_state() -> tuple[str, bool]:
     return head.stdout.strip(), bool(dirty.stdout.strip())
 
 
-def collect(profile: str, sections: list[dict]) -> dict:
-    """The provenance record the appendix prints, as JSON data."""
-    commit, dirty = git_state()
+def collect(profile: str, sections: list[dict], git: tuple[str, bool]) -> dict:
+    """The provenance record the appendix prints, as JSON data; ``git`` is ``git_state()``."""
+    commit, dirty = git
     versions = library_versions()
     return {
         "commit": commit,

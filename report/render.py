@@ -26,7 +26,7 @@ from tabulate import tabulate
 
 from report.errors import ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
-from report.values import DictView, ListView, TrackedFloat, TrackedInt, TrackedStr, lookup, track
+from report.values import DictView, ListView, TrackedFloat, TrackedInt, TrackedStr, seed_values, track
 
 NUMBER_TYPES = (int, float)
 
@@ -112,18 +112,21 @@ class Renderer:
         return self.record(value, "text", path=f"literal:{self._where_text()}")
 
     def spread(self, value, kind: str = "num", digits=None) -> Markup:
-        """Mean +- sd over the section's seeds, with each seed's value; empty for one seed."""
+        """Mean ± sd over the section's seeds, with each seed's value; empty for one seed."""
         section, _, rest = value.path.partition(".")
-        keys = [k for k in self.artifact_dirs if k == section or k.startswith(section + "@")]
-        if len(keys) < 2:
+        per_seed = seed_values(self._results, section, rest)
+        if len(per_seed) < 2:
             return Markup("")
-        values = [float(lookup(self._results, f"{k}.{rest}")) for k in keys]
-        mean = self.record(statistics.fmean(values), kind, digits, path=f"mean({section}@*.{rest})")
-        sd = self.record(statistics.stdev(values), kind, digits, path=f"sd({section}@*.{rest})")
-        seeds = ", ".join(f"{k.partition('@')[2] or self._primary_seed[section]}: "
-                          f"{self.record(v, kind, digits, path=f'{k}.{rest}')}"
-                          for k, v in zip(keys, values))
-        return Markup(f"{mean} ± {sd} over seeds ({seeds})")
+        mean = self.record(statistics.fmean(per_seed.values()), kind, digits, path=f"mean({section}@*.{rest})")
+        sd = self.record(statistics.stdev(per_seed.values()), kind, digits, path=f"sd({section}@*.{rest})")
+        listing = ", ".join(f"{self._seed_label(key)}: {self.record(v, kind, digits, path=f'{key}.{rest}')}"
+                            for key, v in per_seed.items())
+        return Markup(f"(mean {mean} ± {sd} over seeds; {listing})")
+
+    def _seed_label(self, key: str) -> Markup:
+        name, _, seed = key.partition("@")
+        return self.record(int(seed) if seed else self._primary_seed[name], "int",
+                           path=f"provenance.seeds.{key}")
 
     def _finalize(self, value):
         if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
@@ -180,6 +183,15 @@ class Renderer:
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
+        """The report, then an appendix listing every number printed before it."""
+        views = self._load(sections, provenance)
+        text = self._render("report.qmd.j2", r=views, prov=track(provenance, "provenance"), **context)
+        body = list(self.ledger.entries)
+        text += self._render("numbers.qmd.j2", entries=body, echo=self._echo)
+        return Document(text, self.ledger, self.claims, self._results)
+
+    def _load(self, sections: list[SectionView], provenance: dict) -> dict:
+        """Results by key (``kmnist``, ``kmnist@2`` for other seeds) and tracked views of them."""
         self._results, self._primary_seed = {"provenance": provenance}, {}
         views = {}
         for section in sections:
@@ -191,16 +203,23 @@ class Renderer:
                 self._results[key] = {**record.data, "config": record.meta["profile_config"]}
                 self.artifact_dirs[key] = record.artifact_dir
             views[section.name] = track(self._results[section.name], section.name)
+        provenance["seeds"] = {key: int(key.partition("@")[2] or self._primary_seed[key])
+                               for key in self.artifact_dirs}
+        return views
+
+    def _render(self, template: str, **context) -> str:
         try:
-            text = self.env.get_template("report.qmd.j2").render(
-                r=views, sections=sections, prov=track(provenance, "provenance"), **context)
+            return self.env.get_template(template).render(**context)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"template syntax error in {exc.name or exc.filename}, line {exc.lineno}: "
                                   f"{exc.message}", "fix the template at that line") from None
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
                                   "check the name against the section's results (see _build/results)") from None
-        return Document(text, self.ledger, self.claims, self._results)
+
+    def _echo(self, entry) -> Markup:
+        """An earlier ledger entry printed again, for the appendix of numbers."""
+        return self.record(entry.value, entry.kind, entry.digits, path=entry.path)
 
     def _where(self) -> tuple[str, int]:
         return _template_frame() or ("?", 0)

@@ -10,6 +10,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import socket
 import tempfile
 import time
 import traceback
@@ -65,6 +66,7 @@ class Payload:
     error: str = ""
     traceback: str = ""
     user_error: bool = False
+    worker: str = ""  # host:pid of the process that ran the unit
 
 
 def plan(names: list[str], profile: str, sets: dict[str, dict[str, str]], store: Store,
@@ -115,7 +117,7 @@ def execute_unit(module_name: str, config, device: str, show_progress: bool) -> 
                            traceback=traceback.format_exc(), user_error=getattr(exc, "user_error", False))
         wall = time.perf_counter() - start
         files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
-    return Payload(data, files, wall)
+    return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
 def limit_threads(threads: int) -> None:
@@ -191,6 +193,7 @@ class Runner:
         for name, content in payload.files.items():
             (staged / name).write_bytes(content)
         meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
+                "worker": payload.worker,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         unit.record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
                                         parts=unit.parts, data=payload.data, meta=meta)

@@ -77,3 +77,9 @@ def lookup(results: dict, path: str):
     for part in path.replace("[", ".[").split("."):
         value = value[int(part[1:-1])] if part.startswith("[") else value[part]
     return value
+
+
+def seed_values(results: dict, section: str, rest: str) -> dict:
+    """``{key: value}`` at ``rest`` in every seed's result of ``section`` (the primary seed first)."""
+    keys = [k for k in results if k == section or k.startswith(section + "@")]
+    return {k: float(lookup(results, f"{k}.{rest}")) for k in keys}

@@ -12,6 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ("build.py", "experiments", "report", "templates")
+KMNIST_ROOT = Path(os.environ.get("KMNIST_ROOT") or ROOT / "data")
+KMNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                "t10k-labels-idx1-ubyte.gz")
+HAVE_KMNIST = all((KMNIST_ROOT / "KMNIST" / "raw" / name).exists() for name in KMNIST_FILES)
+needs_kmnist = pytest.mark.skipif(not HAVE_KMNIST, reason=f"the KMNIST files are not in {KMNIST_ROOT}/KMNIST/raw "
+                                  "(.ci/run assembles them from ../shared/data/kmnist)")
 
 
 def copy_project(target: Path) -> Path:
@@ -28,7 +34,7 @@ def copy_project(target: Path) -> Path:
 
 def run_build(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python build.py ARGS`` in ``project``, as a user would run it."""
-    env = {**os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
+    env = {"KMNIST_ROOT": str(KMNIST_ROOT), **os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "build.py", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -40,7 +40,9 @@ def test_a_changed_stored_number_is_caught_against_the_html(toy_project):
     results = stored_results(out)
     results["toy_mlp"]["trained"]["final_loss"] += 0.5
     problems = checks.verify_html((out / "report.html").read_text(), read_json(out / "ledger.json"), results)
-    assert len(problems) == 1 and "toy_mlp.trained.final_loss" in problems[0]
+    assert len(problems) == 2  # in the body and in the appendix of numbers
+    assert all("from toy_mlp.trained.final_loss" in p for p in problems)
+    assert "toy_mlp.qmd.j2" in problems[0] and "numbers.qmd.j2" in problems[1]
 
 
 def test_a_second_build_is_all_cached(toy_project):
@@ -105,3 +107,20 @@ def test_check_passes_on_a_fresh_build_and_names_a_tampered_number(toy_project):
     assert result.returncode == 1
     assert "checksum mismatch" in result.stderr
     assert f"prints '{epoch:,}' from toy_mlp.trained.epochs_run, the store gives '{epoch + 1:,}'" in result.stderr
+
+
+def test_a_rerun_that_makes_a_claim_false_fails_the_build_or_marks_it_in_draft(tmp_path):
+    from conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    assert run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "html").returncode == 0
+    before = (project / "_build" / "report.html").read_text()
+    broken_design = ("toy_mlp", "--profile", "quick", "--quiet", "--to", "html", "--set", "toy_mlp.step_b2=-1.5")
+    failed = run_build(project, *broken_design)
+    assert failed.returncode == 1
+    assert "claim 'the step network classifies every point correctly'" in failed.stderr
+    assert (project / "_build" / "report.html").read_text() == before
+    draft = run_build(project, *broken_design, "--draft")
+    assert draft.returncode == 0 and summary_rows(draft.stderr)["toy_mlp"] == "cached"
+    html = " ".join((project / "_build" / "report.html").read_text().split())
+    assert "FALSE CLAIM (the step network classifies every point correctly)" in html

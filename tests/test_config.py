@@ -54,3 +54,9 @@ def test_seeds_are_parsed_for_every_section():
     assert configs.seeds(toy(), cfg, {}) == (cfg.seed,)
     with pytest.raises(ConfigError):
         configs.seeds(toy(), cfg, {"seeds": "[1,1]"})
+
+
+def test_tuples_of_strings_need_no_quotes():
+    kmnist = configs.load_section("kmnist")
+    assert configs.resolve(kmnist, "full", {"models": "[lin,conv]"}).models == ("lin", "conv")
+    assert configs.resolve(kmnist, "full", {"models": "['full']"}).models == ("full",)

@@ -1,6 +1,8 @@
 """Templates to Markdown: the ledger, traced spans, literals, tables and claims."""
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 import pytest
 
 from report import checks
@@ -9,8 +11,9 @@ from report.render import Renderer, SectionView
 from report.store import Record
 
 
-def render(tmp_path, body: str, data: dict, draft=False):
+def render(tmp_path, body: str, data: dict, draft=False, appendix: str = ""):
     (tmp_path / "report.qmd.j2").write_text(body)
+    (tmp_path / "numbers.qmd.j2").write_text(appendix)
     record = Record("sec", 1, "fp", {}, data, {"profile_config": {"lr": 0.5}}, tmp_path / "art")
     return Renderer(tmp_path, tmp_path, draft=draft).render([SectionView("sec", "sec.qmd.j2", [record])], {})
 
@@ -77,3 +80,25 @@ def test_ranked_orders_items_by_their_value(tmp_path):
     doc = render(tmp_path, '{{ ranked(r.sec.models, "acc", kind="pct", digits=0) }}',
                  {"models": [{"name": "lin", "acc": 0.7}, {"name": "conv", "acc": 0.95}]})
     assert doc.text.startswith("conv ([95%]") and "> lin ([70%]" in doc.text
+
+
+def test_the_numbers_appendix_lists_every_body_number_with_its_source(tmp_path):
+    appendix = (ROOT / "templates" / "numbers.qmd.j2").read_text()
+    doc = render(tmp_path, "A {{ r.sec.a | num(1) }} and {{ r.sec.rows[1] | int }}.", {"a": 0.25, "rows": [1, 2500]},
+                 appendix=appendix)
+    assert '| [n1](#n1) | [{0}]{{#n3 .num title="sec.a"}}'.format(f"{0.25:.1f}") in doc.text
+    assert "`sec.rows[1]` | `report.qmd.j2:1`" in doc.text
+    assert checks.untraced_numbers(doc.text, tmp_path) == []
+
+
+def test_spread_gives_mean_sd_and_each_seed(tmp_path):
+    (tmp_path / "report.qmd.j2").write_text("{{ spread(r.sec.acc, 'pct', 1) }}")
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    records = [Record("sec", seed, "fp", {}, {"acc": acc}, {"profile_config": {}}, tmp_path)
+               for seed, acc in ((1, 0.5), (2, 0.7), (3, 0.9))]
+    doc = Renderer(tmp_path, tmp_path).render([SectionView("sec", "sec.qmd.j2", records)], {})
+    texts = [e.text for e in doc.ledger.entries]
+    assert texts[:2] == ["70.0%", "20.0%"] and texts[2:] == ["1", "50.0%", "2", "70.0%", "3", "90.0%"]
+    results = doc.results
+    ledger = [vars(e) for e in doc.ledger.entries]
+    assert all(checks._expected_text(e, results) == e["text"] for e in ledger)

@@ -6,7 +6,9 @@ import sys
 import time
 
 import pytest
-from conftest import copy_project, run_build, summary_rows
+import shutil
+
+from conftest import KMNIST_FILES, KMNIST_ROOT, copy_project, needs_kmnist, run_build, summary_rows
 
 from report.store import Store
 
@@ -134,3 +136,25 @@ def test_killing_a_build_at_any_moment_leaves_store_and_report_consistent(built)
     result = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
     assert result.returncode == 0 and summary_rows(result.stderr)["toy_mlp"] in ("cached", "ran")
     assert report_is_whole(out)
+
+
+@needs_kmnist
+def test_a_corrupt_dataset_file_is_refused_with_exit_2(built, tmp_path):
+    raw = tmp_path / "kmnist" / "KMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in KMNIST_FILES:
+        shutil.copy(KMNIST_ROOT / "KMNIST" / "raw" / name, raw / name)
+    damaged = raw / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-100])
+    result = run_build(built, "kmnist", "--profile", "quick", "--quiet", "--set", f"kmnist.data_dir={raw.parent.parent}")
+    assert result.returncode == 2
+    assert f"{damaged} is not the official one" in result.stderr and "Fix:" in result.stderr
+
+
+@needs_kmnist
+def test_a_nan_loss_stops_the_run_naming_model_epoch_and_settings(built):
+    result = run_build(built, "kmnist", "--profile", "quick", "--quiet", "--set", "kmnist.optimizer=sgd",
+                       "--set", "kmnist.lr=1e300", "--set", "kmnist.models=[lin]")
+    assert result.returncode == 1 and summary_rows(result.stderr)["kmnist"] == "failed"
+    message = next(line for line in result.stderr.splitlines() if line.startswith("FAILED kmnist"))
+    assert "NetLin" in message and "epoch 1" in message and "lr" in message

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 from torchvision.datasets import KMNIST
+from torchvision.datasets.utils import check_md5
 
 from . import RAW_FILES
 
@@ -51,8 +52,24 @@ def missing_message(root: str | Path) -> str:
             f"them. No other data is substituted.")
 
 
+def verify_checksums(root: str | Path) -> None:
+    """Every KMNIST file present must be the official one (torchvision's MD5); a wrong one is never used.
+
+    torchvision itself only checks files it downloads, and reads the extracted copies after that.
+    """
+    folder = raw_folder(root)
+    for url, md5 in KMNIST.resources:
+        file = folder / Path(url).name
+        if file.is_file() and not check_md5(str(file), md5):
+            raise DatasetError(f"The KMNIST file {file} is not the official one (its MD5 is not {md5}): "
+                               f"it is truncated, damaged or a different file, and it will not be used. "
+                               f"Fix: replace it with the official file (in ../shared/data/kmnist, or "
+                               f"delete it so torchvision downloads it again), then rebuild.")
+
+
 def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """The raw split via torchvision (downloading absent files); DatasetError when offline."""
+    verify_checksums(root)
     try:
         dataset = KMNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError) as error:

@@ -51,7 +51,14 @@ local function banner(div)
   return nil
 end
 
+-- Typst links need a label on an element; a number inside a heading has none, so the
+-- appendix's links to numbers stay plain text in the PDF.
+local function number_link(link)
+  if is_typst and link.target:match("^#n%d+$") then return link.content end
+  return nil
+end
+
 return {
-  { Figure = number, Table = number, Div = banner },
+  { Figure = number, Table = number, Div = banner, Link = number_link },
   { Cite = reference },
 }

@@ -10,7 +10,10 @@ from report.errors import RendererError
 from report.store import write_atomic
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-TYPST_FONTS = '#set text(font: ("Libertinus Serif", "IPAexGothic"), lang: "en")'
+TYPST_PREAMBLE = "\n".join([
+    '#set text(font: ("Libertinus Serif", "IPAexGothic"), lang: "en")',  # hiragana from IPAexGothic
+    "#show figure.where(kind: table): set block(breakable: true)",  # long tables continue on the next page
+])
 
 
 class PandocBackend:
@@ -64,7 +67,7 @@ class PandocBackend:
 
         typ = document.with_suffix(".typ")
         self._run(self.command(document, "typst", typ, "--standalone", "--toc",
-                               "--variable", f"header-includes={TYPST_FONTS}",
+                               "--variable", f"header-includes={TYPST_PREAMBLE}",
                                "--variable", "papersize=a4"), document.parent)
         try:
             pdf = typst.compile(str(typ), root=str(document.parent), font_paths=font_paths())
