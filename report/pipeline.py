@@ -258,7 +258,8 @@ def render(units: list[Unit], options: Options, out: Path) -> dict[str, Path]:
 
 def render_key(units: list[Unit], options: Options, git: tuple[str, bool]) -> str:
     """A hash of everything the rendered report depends on."""
-    shown = [(u.section, u.seed, u.outcome is Outcome.FAILED, u.error, u.freshness.value, u.reasons,
+    shown = [(u.section, u.seed, u.outcome is Outcome.FAILED, u.error,
+              u.reasons if u.outcome is Outcome.CACHED and u.freshness is Freshness.STALE else [],
               u.record.fingerprint if u.record else None, u.record.artifact_dir.name if u.record else None)
              for u in units]
     code = sorted([*TEMPLATES.glob("*.j2"), *(PROJECT_ROOT / "report").rglob("*.py"),

@@ -14,6 +14,7 @@ Jinja comments are written ``<#-- ... --#>``, because ``{#`` opens Pandoc attrib
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import sys
 import traceback
@@ -186,8 +187,8 @@ class Renderer:
         """The report, then an appendix listing every number printed before it."""
         views = self._load(sections, provenance)
         text = self._render("report.qmd.j2", r=views, prov=track(provenance, "provenance"), **context)
-        body = list(self.ledger.entries)
-        text += self._render("numbers.qmd.j2", entries=body, echo=self._echo)
+        groups = group_entries(self.ledger.entries)
+        text += self._render("numbers.qmd.j2", groups=groups, echo=self._echo)
         return Document(text, self.ledger, self.claims, self._results)
 
     def _load(self, sections: list[SectionView], provenance: dict) -> dict:
@@ -227,6 +228,19 @@ class Renderer:
     def _where_text(self) -> str:
         template, line = self._where()
         return f"{template}:{line}"
+
+
+def group_entries(entries: list) -> list[list]:
+    """Entries grouped by template line and result path with indices wildcarded, in order of appearance.
+
+    A confusion matrix printed by one template line becomes one group, ``...confusion[*][*]``.
+    """
+    groups: dict[tuple, list] = {}
+    for entry in entries:
+        stem = re.sub(r"\[\d+\]", "[*]", entry.path)
+        groups.setdefault((stem, entry.template, entry.line), []).append(entry)
+    return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members}
+            for key, members in groups.items()]
 
 
 def _template_frame() -> tuple[str, int] | None:

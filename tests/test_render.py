@@ -84,10 +84,11 @@ def test_ranked_orders_items_by_their_value(tmp_path):
 
 def test_the_numbers_appendix_lists_every_body_number_with_its_source(tmp_path):
     appendix = (ROOT / "templates" / "numbers.qmd.j2").read_text()
-    doc = render(tmp_path, "A {{ r.sec.a | num(1) }} and {{ r.sec.rows[1] | int }}.", {"a": 0.25, "rows": [1, 2500]},
-                 appendix=appendix)
-    assert '| [n1](#n1) | [{0}]{{#n3 .num title="sec.a"}}'.format(f"{0.25:.1f}") in doc.text
-    assert "`sec.rows[1]` | `report.qmd.j2:1`" in doc.text
+    body = "A {{ r.sec.a | num(1) }} and {% for v in r.sec.rows %}{{ v | int }} {% endfor %}."
+    doc = render(tmp_path, body, {"a": 0.25, "rows": [1, 2500, 3, 4, 5, 6]}, appendix=appendix)
+    assert '| [n1](#n1) | [{0}]{{#n8 .num title="sec.a"}} | `sec.a` | `report.qmd.j2:1` |'.format(f"{0.25:.1f}") in doc.text
+    assert ('| [n2](#n2) to [n7](#n7) | [1]{#n9 .num title="sec.rows[0]"}, ..., [6]{#n10 .num title="sec.rows[5]"} '
+            '| `sec.rows[*]` | `report.qmd.j2:1` |') in doc.text
     assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from report.errors import RendererError
@@ -34,7 +35,10 @@ class PandocBackend:
 
     def render(self, document: Path, formats: list[str]) -> dict[str, Path]:
         renderers = {"html": self._html, "pdf": self._pdf, "md": self._markdown}
-        return {fmt: renderers[fmt](document) for fmt in formats}
+        document = document.resolve()  # pandoc runs in the document's folder
+        with ThreadPoolExecutor(len(formats) or 1) as pool:  # the formats render side by side
+            futures = {fmt: pool.submit(renderers[fmt], document) for fmt in formats}
+            return {fmt: future.result() for fmt, future in futures.items()}
 
     def command(self, document: Path, to: str, output: Path, *extra: str) -> list[str]:
         """The pandoc argument list (never a shell string)."""
