@@ -311,3 +311,16 @@ def test_quick_run_end_to_end_satisfies_its_invariants(tmp_path):
     data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
     data["fsm"]["transitions"][0]["count"] += 1
     assert len(dynamics.invariants(data)) == 3   # accuracy, by-n sum, transition count
+
+
+def test_invariants_catch_a_history_that_does_not_end_at_the_final_loss_or_a_wrong_first_epoch(tmp_path):
+    import copy
+
+    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+    ending = copy.deepcopy(data)
+    ending["runs"]["lstm_anb2nc3n"]["final_loss"] += 0.5
+    assert any("final_loss" in p for p in dynamics.invariants(ending))
+    first = copy.deepcopy(data)
+    run = first["runs"]["srn_anb2n"]
+    run["first_epoch_below"] = run["history"]["epoch"][0] if run["first_epoch_below"] is None else None
+    assert any("first_epoch_below" in p for p in dynamics.invariants(first))

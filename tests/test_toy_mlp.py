@@ -71,3 +71,24 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
 def test_config_rejects_out_of_range_values(bad):
     with pytest.raises(ValueError):
         toy_mlp.Config(**bad)
+
+
+def _copy(data):
+    import copy
+
+    return copy.deepcopy(data)
+
+
+@pytest.mark.parametrize("tamper,words", [
+    (lambda d: d["scaled"].update(agrees_with_step=not d["scaled"]["agrees_with_step"]), "agreement"),
+    (lambda d: d["scaled"].update(max_abs_diff=d["scaled"]["max_abs_diff"] + 0.1), "largest"),
+    (lambda d: d["scaled"]["outputs"].__setitem__(0, 0.9), "outputs differ"),
+    (lambda d: d["step"].update(accuracy=0.5), "step network's reported accuracy"),
+    (lambda d: d["trained"].update(final_accuracy=0.5), "final accuracy"),
+    (lambda d: d["trained"].update(final_loss=d["trained"]["final_loss"] + 1), "history does not end"),
+    (lambda d: d["trained"].update(epoch_90=d["trained"]["epoch_100"] + 1), "90%"),
+])
+def test_each_invariant_catches_its_tampering(data, tamper, words):
+    tampered = _copy(data)
+    tamper(tampered)
+    assert any(words in problem for problem in toy_mlp.invariants(tampered))
