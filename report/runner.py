@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import multiprocessing
 import os
 import socket
 import tempfile
@@ -151,8 +152,6 @@ class Runner:
                 self._run_on(client.get_executor(), units)
         elif self.jobs > 1 and len(units) > 1:
             threads = max(1, (os.cpu_count() or 1) // self.jobs)
-            import multiprocessing
-
             with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=limit_threads, initargs=(threads,)) as pool:
                 self._run_on(pool, units)

@@ -14,9 +14,3 @@ class Outcome(Enum):
     RAN = "ran"
     FAILED = "failed"
     SKIPPED = "not built"
-
-
-FRESHNESS_COLOURS = {Freshness.FRESH: "green", Freshness.STALE: "yellow",
-                     Freshness.MISSING: "red", Freshness.CORRUPT: "red"}
-OUTCOME_COLOURS = {Outcome.CACHED: "green", Outcome.RAN: "cyan", Outcome.FAILED: "red",
-                   Outcome.SKIPPED: "yellow"}
