@@ -25,13 +25,15 @@ CHECK_TORCH = ("import sys; from report.cli import main; code = main(sys.argv[1:
 def timed(args: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(cwd), "MPLBACKEND": "Agg"})
+                            env={"KMNIST_ROOT": str(ROOT / "data"), **os.environ, "PYTHONPATH": str(cwd),
+                                 "MPLBACKEND": "Agg"})
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(args)}\n{result.stderr[-2000:]}")
     return time.perf_counter() - start, result
 
 
 def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
     for part in ("build.py", "experiments", "report", "templates"):
         source = ROOT / part
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)
