@@ -21,7 +21,7 @@ from report.status import Outcome
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one paragraph with a hint, exit 2, like every other bad input
-        raise UsageError(f"{message}", f"see `python build.py --help`")
+        raise UsageError(f"{message}", "see `python build.py --help`")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def options_from(args) -> Options:
 
 def list_sections(options: Options) -> None:
     sets = validate(options)
-    units, _, _ = plan_all(options, check_out_dir(options.out), sets)
+    units, _ = plan_all(options, check_out_dir(options.out), sets)
     rows = [(u.section, u.seed, u.freshness.value, "; ".join(u.reasons)) for u in units]
     print(tabulate(rows, ["section", "seed", "state", "why"]))
 

@@ -102,12 +102,13 @@ def validate(options: Options) -> dict[str, dict[str, str]]:
     return configs.parse_sets(options.sets)
 
 
-def plan_all(options: Options, out: Path, sets) -> tuple[list[Unit], Store, HashMemo]:
+def plan_all(options: Options, out: Path, sets) -> tuple[list[Unit], Store]:
+    """Every unit of every section, with its freshness; file hashes are remembered across builds."""
     store = Store(out / "results", options.profile)
     memo = HashMemo(out / ".cache" / "hashes.json")
     units = plan(list(SECTIONS), options.profile, sets, store, memo)
     memo.save()
-    return units, store, memo
+    return units, store
 
 
 def build(options: Options) -> Summary:
@@ -115,7 +116,7 @@ def build(options: Options) -> Summary:
     sets = validate(options)
     out = check_out_dir(options.out)
     with build_lock(out):
-        units, store, _ = plan_all(options, out, sets)
+        units, store = plan_all(options, out, sets)
         chosen = set(options.sections or SECTIONS)
         for unit in units:
             if unit.freshness is Freshness.CORRUPT:
@@ -134,7 +135,7 @@ def check(options: Options) -> list[str]:
     sets = validate(options)
     out = check_out_dir(options.out)
     with build_lock(out):
-        units, store, _ = plan_all(options, out, sets)
+        units, store = plan_all(options, out, sets)
         problems = [f"{u.label}: {u.reasons[0]}" for u in units if u.freshness is Freshness.CORRUPT]
         raw = {u.label: store.read_unverified(u.section, u.seed) for u in units}
         problems += _check_document_on_disk(out, units, raw)

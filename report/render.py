@@ -27,7 +27,7 @@ from tabulate import tabulate
 
 from report.errors import ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
-from report.values import DictView, ListView, TrackedFloat, TrackedInt, TrackedStr, seed_values, track
+from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
 
 NUMBER_TYPES = (int, float)
 
@@ -272,4 +272,4 @@ def _escape(text: str) -> str:
     return "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in text)
 
 
-__all__ = ["Renderer", "SectionView", "Document", "Claim", "DictView", "ListView", "section_key"]
+__all__ = ["Renderer", "SectionView", "Document", "Claim", "section_key"]

@@ -1,5 +1,4 @@
 """End to end: ``python build.py`` on a throwaway copy of the project, with the real renderer."""
-import json
 from pathlib import Path
 
 from conftest import read_json, run_build, summary_rows

@@ -8,7 +8,7 @@ import torch
 
 import experiments.dynamics as dynamics
 from experiments.dynamics import analysis, bptt, models, optim
-from experiments.dynamics.languages import (A, B, C, Sequence, deterministic, from_block_ns,
+from experiments.dynamics.languages import (A, B, Sequence, deterministic, from_block_ns,
                                             generate)
 from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
 from report.context import Context

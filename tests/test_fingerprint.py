@@ -1,5 +1,4 @@
 """What invalidates a cached result, and how the reason is told."""
-from pathlib import Path
 
 from report import fingerprint
 
