@@ -1,4 +1,9 @@
 """What invalidates a cached result, and how the reason is told."""
+import json
+import os
+import platform
+
+import numpy as np
 
 from report import fingerprint
 
@@ -39,3 +44,63 @@ def test_file_hashes_are_memoised_across_builds(tmp_path):
     memo.save()
     again = fingerprint.HashMemo(tmp_path / "memo.json")
     assert again.hash(data) == first and not again.changed
+
+
+def test_a_section_that_imports_its_own_modules_relatively_includes_them():
+    files = {f.relative_to(fingerprint.PROJECT_ROOT).as_posix() for f in fingerprint.source_files("experiments.kmnist")}
+    assert {"experiments/kmnist/__init__.py", "experiments/kmnist/checks.py", "experiments/kmnist/section.py",
+            "experiments/kmnist/train.py", "experiments/common.py"} <= files
+
+
+def test_relative_imports_resolve_against_the_importing_package():
+    assert fingerprint._resolve_relative("experiments.kmnist", "train", 1) == "experiments.kmnist.train"
+    assert fingerprint._resolve_relative("experiments.kmnist", None, 1) == "experiments.kmnist"
+    assert fingerprint._resolve_relative("experiments.kmnist", "common", 2) == "experiments.common"
+    assert fingerprint._resolve_relative("experiments.kmnist", "numpy", 0) == "numpy"
+
+
+def test_a_same_size_edit_of_an_input_is_seen(tmp_path):
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"one")
+    memo = fingerprint.HashMemo(tmp_path / "memo.json")
+    first = memo.hash(data)
+    memo.save()
+    data.write_bytes(b"two")
+    os.utime(data, ns=(data.stat().st_atime_ns, data.stat().st_mtime_ns + 1_000_000))
+    assert fingerprint.HashMemo(tmp_path / "memo.json").hash(data) != first
+
+
+def test_a_memo_is_written_only_when_it_learnt_something_and_survives_corruption(tmp_path):
+    data, memo_file = tmp_path / "data.bin", tmp_path / "cache" / "memo.json"
+    data.write_bytes(b"x")
+    memo = fingerprint.HashMemo(memo_file)
+    memo.save()
+    assert not memo_file.exists()
+    memo.hash(data)
+    memo.save()
+    assert json.loads(memo_file.read_text())[str(data.resolve())][2] == fingerprint.sha256_file(data)
+    memo_file.write_text("{not json")
+    assert fingerprint.HashMemo(memo_file).hash(data) == fingerprint.sha256_file(data)
+    assert fingerprint.HashMemo(memo_file).hash(tmp_path / "absent") is None
+
+
+def test_every_kind_of_change_is_named_in_words():
+    old = {"sources": {"a.py": "1", "gone.py": "2"}, "config": {"lr": 0.1}, "inputs": {"train": "x"},
+           "versions": {"torch": "2.4"}}
+    new = {"sources": {"a.py": "9", "new.py": "3"}, "config": {"lr": 0.1}, "inputs": {"train": "x"},
+           "versions": {"torch": "2.5"}}
+    assert fingerprint.reasons(old, new) == ["source a.py changed", "source gone.py missing",
+                                             "source new.py added", "version torch: 2.4 -> 2.5"]
+    assert fingerprint.reasons(old, old) == []
+
+
+def test_library_versions_name_python_and_each_library_without_importing_it():
+    versions = fingerprint.library_versions()
+    assert versions["python"] == platform.python_version()
+    assert set(fingerprint.LIBRARIES) <= set(versions) and versions["numpy"] == np.__version__
+
+
+def test_the_digest_depends_on_every_part():
+    parts = {"sources": {"a.py": "1"}, "config": {"lr": 0.1}, "inputs": {}, "versions": {}}
+    assert fingerprint.digest(parts) == fingerprint.digest(json.loads(json.dumps(parts)))
+    assert fingerprint.digest(parts) != fingerprint.digest({**parts, "inputs": {"train": "x"}})

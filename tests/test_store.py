@@ -79,3 +79,80 @@ def test_a_changed_artifact_is_detected(tmp_path):
     record.artifact("fig.png").write_bytes(b"other")
     with pytest.raises(CorruptRecord, match="artifact"):
         store.load("sec", 1)
+
+
+def test_a_failed_rename_of_the_figures_leaves_the_previous_result_loadable(tmp_path, monkeypatch):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    real_rename = store_module.Path.rename
+
+    def fail_for_staged_folders(self, target):
+        if self.name.startswith(store_module.STAGING_PREFIX):
+            raise OSError("disk full")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(store_module.Path, "rename", fail_for_staged_folders)
+    with pytest.raises(OSError, match="disk full"):
+        commit(store, 2)
+    monkeypatch.undo()
+    assert store.load("sec", 1).data == {"x": 1}
+
+
+def test_a_failed_run_is_remembered_until_a_result_is_committed(tmp_path):
+    store = Store(tmp_path, "quick")
+    assert store.last_failure("sec", 1) is None
+    store.mark_failed("sec", 1, "RuntimeError: boom")
+    assert store.last_failure("sec", 1) == "RuntimeError: boom"
+    assert store.last_failure("sec", 2) is None
+    commit(store, 1)
+    assert store.last_failure("sec", 1) is None
+
+
+def test_sweep_removes_orphaned_folders_and_temporary_files_but_keeps_named_ones(tmp_path):
+    store = Store(tmp_path, "quick")
+    kept = commit(store, 1)
+    other_seed = commit(store, 1, seed=2)
+    folder = store.section_dir("sec")
+    (folder / "seed-1.deadbeef0000").mkdir()
+    store.stage("sec")
+    (folder / ".seed-1.json.tmp-99").write_text("half a record")
+    store.sweep("sec")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["seed-1.json", "seed-2.json", kept.artifact_dir.name, other_seed.artifact_dir.name])
+
+
+def test_a_missing_record_loads_as_none_and_a_missing_artifact_is_corrupt(tmp_path):
+    store = Store(tmp_path, "quick")
+    assert store.load("sec", 1) is None
+    record = commit(store, 1)
+    record.artifact("fig.png").unlink()
+    with pytest.raises(CorruptRecord, match="missing or changed"):
+        store.load("sec", 1)
+
+
+def test_a_record_that_is_not_an_object_is_corrupt(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    store.record_path("sec", 1).write_text("[1, 2]")
+    with pytest.raises(CorruptRecord, match="schema None"):
+        store.load("sec", 1)
+
+
+def test_the_record_keeps_everything_it_was_given(tmp_path):
+    store = Store(tmp_path, "quick")
+    staged = store.stage("sec")
+    (staged / "fig.png").write_bytes(b"png")
+    store.commit("sec", 3, staged, fingerprint="fp", parts={"config": {"lr": 1}}, data={"x": 1},
+                 meta={"wall_time": 2.5})
+    record = store.load("sec", 3)
+    assert (record.section, record.seed, record.fingerprint) == ("sec", 3, "fp")
+    assert record.parts == {"config": {"lr": 1}} and record.meta == {"wall_time": 2.5}
+    assert store.read_unverified("sec", 3)["data"] == {"x": 1}
+    assert store.read_unverified("sec", 4) is None
+
+
+def test_write_atomic_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "deep" / "file.txt"
+    store_module.write_atomic(target, b"one")
+    store_module.write_atomic(target, b"two")
+    assert target.read_bytes() == b"two" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
