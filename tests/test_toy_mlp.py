@@ -92,3 +92,28 @@ def test_each_invariant_catches_its_tampering(data, tamper, words):
     tampered = _copy(data)
     tamper(tampered)
     assert any(words in problem for problem in toy_mlp.invariants(tampered))
+
+
+def test_a_step_unit_fires_when_its_net_input_is_exactly_zero():
+    weights = {"w1": [[1.0, 0.0]], "b1": [-1.0], "w2": [1.0], "b2": -1.0}
+    hidden, output = toy_mlp.step_forward(weights, np.array([[1.0, 5.0], [0.0, 5.0]]))
+    assert hidden[:, 0].tolist() == [1.0, 0.0] and output.tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("tamper,words", [
+    (lambda d: d["step"]["activations"][4].update(output=1.0 - d["step"]["activations"][4]["output"]),
+     "activation table"),
+    (lambda d: d["step"]["activations"][0].update(h4=1.0 - d["step"]["activations"][0]["h4"]), "activation table"),
+    (lambda d: d["scaled"].update(accuracy=d["scaled"]["accuracy"] - 1 / 9), "x10 sigmoid network's accuracy"),
+    (lambda d: d["trained"]["history"]["accuracy"].__setitem__(-1, 0.5), "history does not end"),
+])
+def test_every_column_and_clause_is_checked(data, tamper, words):
+    tampered = _copy(data)
+    tamper(tampered)
+    assert any(words in problem for problem in toy_mlp.invariants(tampered))
+
+
+def test_a_run_that_never_reached_100_percent_is_not_misordered(data):
+    tampered = _copy(data)
+    tampered["trained"].update(epoch_100=None, epoch_90=tampered["trained"]["epochs_run"])
+    assert toy_mlp.invariants(tampered) == []

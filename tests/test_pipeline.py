@@ -1,0 +1,65 @@
+"""The phases of one build, run in this process: invariants are enforced by the build and by --check."""
+import copy
+import json
+
+import pytest
+
+import experiments.toy_mlp
+from report import store as store_module
+from report.pipeline import Options, build, check
+from report.status import Outcome
+
+
+def options(out, **changes) -> Options:
+    return Options(**{"sections": ["toy_mlp"], "profile": "quick", "out": out, "to": ["html"],
+                      "show_progress": False, **changes})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline") / "_build"
+    summary = build(options(out))
+    assert [u.outcome for u in summary.units if u.section == "toy_mlp"] == [Outcome.RAN]
+    return out
+
+
+def record_file(out):
+    return out / "results" / "quick" / "toy_mlp" / "seed-0.json"
+
+
+def flip_first_activation(data: dict) -> dict:
+    """The same result with one cell of the step network's activation table flipped."""
+    changed = copy.deepcopy(data)
+    row = changed["step"]["activations"][0]
+    row["h1"] = 1.0 - row["h1"]
+    return changed
+
+
+def test_check_passes_on_a_fresh_build(built):
+    assert check(options(built)) == []
+
+
+def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_valid_checksum(built):
+    path = record_file(built)
+    original = path.read_text()
+    raw = json.loads(original)
+    raw["data"] = flip_first_activation(raw["data"])
+    raw["checksum"] = store_module._checksum(raw)
+    path.write_text(json.dumps(raw))
+    try:
+        problems = check(options(built))
+    finally:
+        path.write_text(original)
+    assert "toy_mlp[seed=0]: the step network's activation table differs from its activations" in problems
+    assert not any("checksum" in p for p in problems)
+
+
+def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(built, monkeypatch):
+    stored = json.loads(record_file(built).read_text())["data"]
+    monkeypatch.setattr(experiments.toy_mlp, "run", lambda config, ctx: flip_first_activation(stored))
+    summary = build(options(built, force=True))
+    (unit,) = summary.failed
+    assert unit.section == "toy_mlp" and unit.record is None
+    assert unit.error.startswith("invariants do not hold: the step network's activation table")
+    html = (built / "report.html").read_text()
+    assert "This section is missing from the report" in html and "invariants do not hold" in html
