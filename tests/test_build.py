@@ -1,10 +1,13 @@
 """End to end: ``python build.py`` on a throwaway copy of the project, with the real renderer."""
 from pathlib import Path
 
+import pytest
 from conftest import read_json, run_build, summary_rows
 
 from report import checks
 from report.store import Store
+
+pytestmark = pytest.mark.e2e  # runs `python build.py` in a subprocess
 
 
 def stored_results(out: Path) -> dict:

@@ -12,6 +12,8 @@ from conftest import KMNIST_FILES, KMNIST_ROOT, copy_project, needs_kmnist, run_
 
 from report.store import Store
 
+pytestmark = pytest.mark.e2e  # runs `python build.py` in a subprocess
+
 BROKEN_SECTION = '''
 from dataclasses import dataclass
 

@@ -3,7 +3,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, read_json
+
+pytestmark = pytest.mark.e2e  # runs `python build.py` in a subprocess
 
 
 def build(out, *args):
