@@ -78,6 +78,9 @@ class Store:
         except (OSError, ValueError) as exc:
             raise CorruptRecord(f"{path} is not valid JSON ({exc})") from None
         _verify(raw, path)
+        if (raw["section"], raw["seed"]) != (section, seed):
+            raise CorruptRecord(f"{path} holds the result of {raw['section']} seed {raw['seed']} "
+                                "(a record copied or moved by hand)")
         artifact_dir = path.parent / raw["artifact_dir"]
         _verify_artifacts(raw["artifacts"], artifact_dir)
         return Record(section, seed, raw["fingerprint"], raw["parts"], raw["data"], raw["meta"],
@@ -127,11 +130,6 @@ class Store:
                 shutil.rmtree(entry, ignore_errors=True)
         for tmp in folder.glob(".*.tmp-*"):
             tmp.unlink(missing_ok=True)
-
-    def seeds(self, section: str) -> list[int]:
-        """Seeds that have a record, in numeric order."""
-        names = self.section_dir(section).glob("seed-*.json")
-        return sorted(int(p.stem.removeprefix("seed-")) for p in names if p.stem[5:].lstrip("-").isdigit())
 
 
 def _checksum(raw: dict) -> str:

@@ -156,3 +156,16 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
     store_module.write_atomic(target, b"one")
     store_module.write_atomic(target, b"two")
     assert target.read_bytes() == b"two" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_a_record_moved_to_another_seed_or_section_is_corrupt(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1, seed=1)
+    store.record_path("sec", 1).rename(store.record_path("sec", 2))
+    with pytest.raises(CorruptRecord, match="holds the result of sec seed 1"):
+        store.load("sec", 2)
+    other = store.record_path("other", 1)
+    other.parent.mkdir()
+    store.record_path("sec", 2).rename(other)
+    with pytest.raises(CorruptRecord, match="holds the result of sec seed 1"):
+        store.load("other", 1)
