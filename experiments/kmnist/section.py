@@ -37,7 +37,6 @@ def run_section(config, ctx) -> dict:
         "classes": list(CLASS_NAMES),
         "hiragana": list(HIRAGANA),
         "device": str(device),
-        "precision": config.precision,
         "train_size": len(train),
         "test_size": len(test),
         "train_class_counts": class_counts(train.labels),
@@ -59,7 +58,7 @@ def run_model(key: str, config, train, test, device, ctx) -> dict:
     with cpu_threads(threads):
         history, final = fit(model, NAMES[key], train, test, settings, generator, ctx.progress)
     seconds = time.perf_counter() - start
-    ctx.log.info("kmnist: %s %.4f test accuracy in %.1f s on %d threads", NAMES[key],
+    ctx.log.info("kmnist: %s %.4f test accuracy in %.1f s, threads=%d", NAMES[key],
                  final.accuracy, seconds, threads)
     confusion = confusion_matrix(test.labels.cpu().numpy(), final.predictions.numpy())
     return {
