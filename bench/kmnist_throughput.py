@@ -142,7 +142,8 @@ def variants(key: str, train, root: str) -> dict[tuple, tuple]:
 
 def measure(key: str, train, root: str, rounds: int, scale: float) -> dict[tuple, float]:
     """Median images/s of each variant over ``rounds`` interleaved chunks (after a warm-up)."""
-    runs = {name: (chunk, int(n * scale)) for name, (chunk, n) in variants(key, train, root).items()}
+    runs = {name: (chunk, int(n * scale))
+            for name, (chunk, n) in variants(key, train, root).items()}
     for chunk, n in runs.values():
         chunk(n // 4)  # warm-up: allocator, oneDNN primitive cache
     rates = {name: [] for name in runs}
@@ -172,7 +173,8 @@ def gemm_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float
 def probed(key: str, train) -> dict[str, int]:
     """The thread count the section's probe picks for ``key``, per precision."""
     model = prepare_model(build_model(key, hidden=300), CPU)
-    return {p: fastest_threads(model, train.images, train.labels, BATCH, p) for p in PRECISIONS}
+    return {p: fastest_threads(model, train.images, train.labels,
+                               Settings(batch_size=BATCH, precision=p)) for p in PRECISIONS}
 
 
 def ours_rate(rates: dict[tuple, float], precision: str, picked: dict[str, int]) -> float:

@@ -184,7 +184,7 @@ def test_thread_probe_picks_a_candidate_and_leaves_model_and_threads_alone():
     threads = torch.get_num_threads()
     images, labels = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
     with cpu_threads(2):  # two candidates even on a one-core runner
-        assert fastest_threads(model, images, labels, 32, "fp32") in (1, 2)
+        assert fastest_threads(model, images, labels, Settings(batch_size=32)) in (1, 2)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert torch.get_num_threads() == threads
 
@@ -376,5 +376,6 @@ def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
     with cpu_threads(1):  # the last bits depend on the thread count, which the probe picks
         runs = [kmnist.run(lin, Context(tmp_path / str(i), show_progress=False))["models"]["lin"]
                 for i in range(2)]
-    assert (runs[0]["accuracy"], runs[0]["confusion"]) == (runs[1]["accuracy"], runs[1]["confusion"])
-    assert runs[0]["threads"] == 1
+    first, second = runs
+    assert (first["accuracy"], first["confusion"]) == (second["accuracy"], second["confusion"])
+    assert first["threads"] == 1

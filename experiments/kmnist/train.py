@@ -90,31 +90,31 @@ def cpu_threads(count: int):
         torch.set_num_threads(before)
 
 
-def fastest_threads(model, images, labels, batch_size: int, precision: str,
-                    rounds: int = 3, steps: int = 2) -> int:
+def fastest_threads(model, images, labels, settings: Settings, rounds: int = 3,
+                    steps: int = 2) -> int:
     """The thread count that trains a throwaway copy of ``model`` fastest, measured now.
 
-    Measured for every training run, not fixed or cached: on an idle 2-core machine both
-    cores speed up even NetLin, but when other processes share the cores the threads wait at
-    every op's barrier and one thread is up to 20x faster (bench/kmnist_throughput.py).
-    Candidates alternate, each keeps its best time, so a burst of load hits them alike.
+    Measured for every training run, neither fixed nor cached, because the answer follows
+    the load: on an idle machine every core pays off even for NetFull, but while other
+    processes share the cores the threads wait at every op's barrier, and one thread trained
+    NetLin 7-19x faster than two here (bench/kmnist_throughput.py). Candidates alternate and
+    each keeps its best time, so a burst of load hits them alike.
     """
     candidates = thread_candidates()
     if len(candidates) == 1 or images.device.type != "cpu":
         return torch.get_num_threads()
     probe = copy.deepcopy(model)
-    optimizer = make_optimizer(probe.parameters(), Settings())
-    order = torch.arange(batch_size * steps) % len(labels)  # fixed batches: no seeded draw
-    best = dict.fromkeys(candidates, math.inf)
-    for round_ in range(rounds + 1):  # round 0 warms each count's kernels up, untimed
+    optimizer = make_optimizer(probe.parameters(), settings)
+    order = torch.arange(settings.batch_size * steps) % len(labels)  # fixed: no seeded draw
+    seconds = {count: [] for count in candidates}
+    for _ in range(rounds + 1):
         for count in candidates:
             with cpu_threads(count):
                 start = time.perf_counter()
-                train_one_epoch(probe, optimizer, images, labels, batch_size, order,
-                                precision=precision)
-                seconds = time.perf_counter() - start
-            best[count] = min(best[count], seconds) if round_ else best[count]
-    return min(best, key=best.get)
+                train_one_epoch(probe, optimizer, images, labels, settings.batch_size, order,
+                                precision=settings.precision)
+                seconds[count].append(time.perf_counter() - start)
+    return min(candidates, key=lambda c: min(seconds[c][1:]))  # round one only warms up
 
 
 def batch_order(n: int, shuffle: bool, generator: torch.Generator) -> torch.Tensor:
