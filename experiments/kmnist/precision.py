@@ -18,8 +18,8 @@ def default_device_type() -> str:
 def unsupported(precision: str, device_type: str) -> str | None:
     """Why ``precision`` cannot run natively on ``device_type`` here, or None when it can.
 
-    Autocast would accept bf16 on any CPU, but without bf16 instructions it is emulated and
-    slower than fp32: a draft precision that is not faster only costs accuracy.
+    Autocast would accept bf16 on any CPU, but without bf16 instructions it is emulated, no
+    faster than fp32 and often slower: a draft precision that is not faster only costs accuracy.
     """
     if precision == "fp32":
         return None
