@@ -22,7 +22,10 @@ from experiments.kmnist.data import DatasetError, Split, load_split, stratified_
 from experiments.kmnist.metrics import confusion_matrix, most_confused
 from experiments.kmnist.models import (build_model, count_parameters, describe,
                                        parameter_formula, parameter_layers)
-from experiments.kmnist.train import Settings, TrainingDiverged, fit, prepare_model
+from experiments.kmnist import precision
+from experiments.kmnist.section import PrecisionError
+from experiments.kmnist.train import (Settings, TrainingDiverged, cpu_threads, fastest_threads,
+                                      fit, prepare_model, thread_candidates, train_one_epoch)
 from report.context import Context
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +77,8 @@ def test_conv_net_is_prepared_channels_last():
 
 @pytest.mark.parametrize("bad", [{"lr": 0.0}, {"epochs": 0}, {"optimizer": "rmsprop"},
                                  {"models": ("mlp",)}, {"batch_size": 0}, {"momentum": 1.0},
-                                 {"train_per_class": -1}, {"models": ()}])
+                                 {"train_per_class": -1}, {"models": ()},
+                                 {"precision": "int8"}, {"precision": "FP32"}])
 def test_config_rejects_bad_values_with_a_one_line_reason(bad):
     with pytest.raises(ValueError) as error:
         Config(**bad)
@@ -88,6 +92,44 @@ def test_data_dir_comes_from_kmnist_root_and_does_not_enter_the_fingerprint(monk
     assert field.metadata["fingerprint"] is False
 
 
+def test_precision_enters_the_fingerprint():
+    field = {f.name: f for f in dataclasses.fields(Config)}["precision"]
+    assert field.metadata.get("fingerprint", True) and Config().precision == "fp32"
+
+
+@pytest.fixture
+def cpu_only(monkeypatch):
+    """A machine without CUDA; the test says whether its CPU has bf16 instructions."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    return lambda has_bf16: monkeypatch.setattr(precision, "cpu_has_bf16", lambda: has_bf16)
+
+
+def test_bf16_is_refused_on_a_cpu_without_bf16_instructions(cpu_only):
+    cpu_only(False)
+    with pytest.raises(ValueError, match=r"^kmnist config: precision bf16 .*use fp32$"):
+        Config(precision="bf16")
+
+
+def test_bf16_is_accepted_on_a_cpu_with_bf16_instructions(cpu_only):
+    cpu_only(True)
+    assert Config(precision="bf16").precision == "bf16"
+
+
+def test_fp16_needs_a_cuda_gpu(cpu_only):
+    cpu_only(True)
+    with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+        Config(precision="fp16")
+
+
+def test_precision_is_checked_again_on_the_device_the_build_picked(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the config sees a GPU...
+    config = Config(precision="fp16", data_dir=str(tmp_path))
+    monkeypatch.undo()
+    with pytest.raises(PrecisionError, match="fp16") as error:  # ...the build runs on the CPU
+        kmnist.run(config, Context(tmp_path, device="cpu", show_progress=False))
+    assert error.value.user_error
+
+
 def test_input_files_are_the_four_raw_files():
     files = input_files(Config(data_dir="root"))
     assert sorted(files) == sorted(RAW_FILES)
@@ -99,6 +141,52 @@ def test_importing_the_section_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- precision and threads -------------------------------------------------------------------
+
+def linear_output_dtypes(key: str, precision_name: str) -> set:
+    """The dtypes the model's linear layers compute in during one training pass."""
+    model = prepare_model(build_model(key, hidden=300), torch.device("cpu"))
+    seen = set()
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear):
+            m.register_forward_hook(lambda mod, inp, out: seen.add(out.dtype))
+    images, labels = torch.randn(16, 1, 28, 28), torch.arange(16) % 10
+    optimizer = torch.optim.Adam(model.parameters())
+    train_one_epoch(model, optimizer, images, labels, 8, torch.arange(16),
+                    precision=precision_name)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+    return seen
+
+
+@pytest.mark.parametrize("key", ["full", "conv"])
+def test_bf16_training_computes_products_in_bf16_and_fp32_does_not(key):
+    assert linear_output_dtypes(key, "bf16") == {torch.bfloat16}
+    assert linear_output_dtypes(key, "fp32") == {torch.float32}
+
+
+@pytest.mark.parametrize("name, scaled", [("fp16", True), ("bf16", False), ("fp32", False)])
+def test_only_fp16_scales_the_loss(name, scaled):
+    assert precision.grad_scaler(torch.device("cpu"), name).is_enabled() == scaled
+
+
+@pytest.mark.parametrize("most, expected", [(1, [1]), (2, [1, 2]), (6, [1, 2, 4, 6]),
+                                            (16, [1, 2, 4, 8, 16])])
+def test_thread_candidates_double_up_to_the_process_threads(monkeypatch, most, expected):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: most)
+    assert thread_candidates() == expected
+
+
+def test_thread_probe_picks_a_candidate_and_leaves_model_and_threads_alone():
+    model = build_model("full", hidden=300)
+    before = [p.detach().clone() for p in model.parameters()]
+    threads = torch.get_num_threads()
+    images, labels = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
+    with cpu_threads(2):  # two candidates even on a one-core runner
+        assert fastest_threads(model, images, labels, Settings(batch_size=32)) in (1, 2)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert torch.get_num_threads() == threads
 
 
 # --- loader ---------------------------------------------------------------------------------
@@ -277,9 +365,17 @@ def test_quick_run_saves_every_figure_it_names(quick_result):
     assert all((ctx.artifact_dir / name).stat().st_size > 0 for name in data["figures"].values())
 
 
+def test_quick_run_records_the_thread_count_each_model_trained_with(quick_result):
+    data, _, _ = quick_result
+    assert all(m["threads"] in thread_candidates() for m in data["models"].values())
+
+
 def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
-    data, _, config = quick_result
-    again = kmnist.run(dataclasses.replace(config, models=("lin",)),
-                       Context(tmp_path, show_progress=False))
-    first, second = data["models"]["lin"], again["models"]["lin"]
+    _, _, config = quick_result
+    lin = dataclasses.replace(config, models=("lin",))
+    with cpu_threads(1):  # the last bits depend on the thread count, which the probe picks
+        runs = [kmnist.run(lin, Context(tmp_path / str(i), show_progress=False))["models"]["lin"]
+                for i in range(2)]
+    first, second = runs
     assert (first["accuracy"], first["confusion"]) == (second["accuracy"], second["confusion"])
+    assert first["threads"] == 1

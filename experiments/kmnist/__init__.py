@@ -11,11 +11,12 @@ from pathlib import Path
 from .checks import invariants
 
 __all__ = ["Config", "QUICK", "run", "invariants", "input_files",
-           "MODELS", "OPTIMIZERS", "CLASS_NAMES", "HIRAGANA", "RAW_FILES"]
+           "MODELS", "OPTIMIZERS", "PRECISIONS", "CLASS_NAMES", "HIRAGANA", "RAW_FILES"]
 
 TITLE = "Kuzushiji-MNIST"
 MODELS = ("lin", "full", "conv")
 OPTIMIZERS = ("adam", "sgd")
+PRECISIONS = ("fp32", "bf16", "fp16")  # fp16 runs on CUDA only (with loss scaling)
 CLASS_NAMES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")  # label order
 HIRAGANA = ("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を")
 RAW_FILES = (  # what torchvision's KMNIST reads from <data_dir>/KMNIST/raw/
@@ -48,6 +49,9 @@ class Config:
     hidden: int = 300  # NetFull's width H (238,510 parameters)
     train_per_class: int = 0  # 0 = all 6,000 per class; >0 takes a stratified subset
     test_per_class: int = 0  # 0 = all 1,000 per class
+    # fp32 = the report's numbers; bf16 (CPUs with bf16 instructions, CUDA) or fp16 (CUDA)
+    # autocast convolutions and matrix products: a faster draft whose numbers differ a little
+    precision: str = "fp32"
 
     def __post_init__(self):
         problem = _first_problem(self)
@@ -73,8 +77,19 @@ def _first_problem(c: Config) -> str | None:
         (c.test_per_class < 0, f"test_per_class must be >= 0, got {c.test_per_class}"),
         (c.seed < 0, f"seed must be >= 0, got {c.seed}"),
         (not c.data_dir, "data_dir is empty; set KMNIST_ROOT or --set kmnist.data_dir=..."),
+        (c.precision not in PRECISIONS,
+         f"unknown precision {c.precision!r}; choose from {', '.join(PRECISIONS)}"),
     ]
-    return next((reason for bad, reason in checks if bad), None)
+    return next((reason for bad, reason in checks if bad), None) or _hardware_problem(c.precision)
+
+
+def _hardware_problem(precision: str) -> str | None:
+    """Why this machine cannot run ``precision`` natively; torch loads only for reduced ones."""
+    if precision == "fp32":
+        return None
+    from .precision import default_device_type, unsupported
+
+    return unsupported(precision, default_device_type())
 
 
 # One epoch on 100 training and 50 test images per class, through the same loading code.

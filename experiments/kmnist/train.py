@@ -1,5 +1,7 @@
 """Training and evaluation over tensors held in memory (no DataLoader, no per-image work)."""
+import copy
 import math
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -7,6 +9,8 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .precision import autocast, grad_scaler
 
 
 class TrainingDiverged(RuntimeError):
@@ -23,11 +27,12 @@ class Settings:
     batch_size: int = 128
     epochs: int = 10
     shuffle: bool = True
+    precision: str = "fp32"
 
     @classmethod
     def from_config(cls, config) -> "Settings":
         return cls(config.optimizer, config.lr, config.momentum, config.batch_size,
-                   config.epochs, config.shuffle)
+                   config.epochs, config.shuffle, config.precision)
 
 
 @dataclass
@@ -68,19 +73,48 @@ def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
-@contextmanager
-def cpu_threads(model: nn.Module):
-    """Conv nets use the process's threads (OMP_NUM_THREADS, else all cores); others one.
+def thread_candidates() -> list[int]:
+    """1, 2, 4, ... up to the process's threads (all cores, or OMP_NUM_THREADS), and that."""
+    most = torch.get_num_threads()
+    return sorted({2 ** i for i in range(most.bit_length()) if 2 ** i < most} | {most})
 
-    A NetLin or NetFull step is too small to split across cores: a second thread only adds
-    a barrier per op, which costs 2-5x when other processes share the cores.
-    """
+
+@contextmanager
+def cpu_threads(count: int):
+    """Run the block on ``count`` intra-op threads, then restore the process's setting."""
     before = torch.get_num_threads()
-    torch.set_num_threads(before if is_convolutional(model) else 1)
+    torch.set_num_threads(count)
     try:
-        yield torch.get_num_threads()
+        yield count
     finally:
         torch.set_num_threads(before)
+
+
+def fastest_threads(model, images, labels, settings: Settings, rounds: int = 3,
+                    steps: int = 2) -> int:
+    """The thread count that trains a throwaway copy of ``model`` fastest, measured now.
+
+    Measured for every training run, neither fixed nor cached, because the answer follows
+    the load: on an idle machine every core pays off even for NetFull, but while other
+    processes share the cores the threads wait at every op's barrier, and one thread trained
+    NetLin 7-19x faster than two here (bench/kmnist_throughput.py). Candidates alternate and
+    each keeps its best time, so a burst of load hits them alike.
+    """
+    candidates = thread_candidates()
+    if len(candidates) == 1 or images.device.type != "cpu":
+        return torch.get_num_threads()
+    probe = copy.deepcopy(model)
+    optimizer = make_optimizer(probe.parameters(), settings)
+    order = torch.arange(settings.batch_size * steps) % len(labels)  # fixed: no seeded draw
+    seconds = {count: [] for count in candidates}
+    for _ in range(rounds + 1):
+        for count in candidates:
+            with cpu_threads(count):
+                start = time.perf_counter()
+                train_one_epoch(probe, optimizer, images, labels, settings.batch_size, order,
+                                precision=settings.precision)
+                seconds[count].append(time.perf_counter() - start)
+    return min(candidates, key=lambda c: min(seconds[c][1:]))  # round one only warms up
 
 
 def batch_order(n: int, shuffle: bool, generator: torch.Generator) -> torch.Tensor:
@@ -89,29 +123,37 @@ def batch_order(n: int, shuffle: bool, generator: torch.Generator) -> torch.Tens
 
 
 def train_one_epoch(model, optimizer, images, labels, batch_size: int, order,
-                    progress=iter) -> float:
-    """One pass in ``order``; returns the mean training loss per image."""
+                    progress=iter, precision: str = "fp32", scaler=None) -> float:
+    """One pass in ``order``; returns the mean training loss per image.
+
+    Autocast covers the forward pass only: backward runs each op in the dtype its forward
+    chose, and the optimiser updates the fp32 weights.
+    """
     model.train()
     order = order.to(images.device)
+    scaler = scaler or grad_scaler(images.device, precision)
     total = torch.zeros((), device=images.device)
     for start in progress(range(0, len(order), batch_size)):
         idx = order[start:start + batch_size]  # (b,)
         optimizer.zero_grad(set_to_none=True)
-        loss = F.nll_loss(model(images[idx]), labels[idx])  # images[idx]: (b, 1, 28, 28)
-        loss.backward()
-        optimizer.step()
+        with autocast(images.device, precision):
+            loss = F.nll_loss(model(images[idx]), labels[idx])  # images[idx]: (b, 1, 28, 28)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         total += loss.detach() * len(idx)
     return total.item() / len(order)
 
 
 @torch.inference_mode()
-def evaluate(model, images, labels, batch_size: int = 1000) -> Evaluation:
-    """Test loss, accuracy and predictions; big batches, no autograd."""
+def evaluate(model, images, labels, batch_size: int = 1000, precision: str = "fp32") -> Evaluation:
+    """Test loss, accuracy and predictions; big batches, no autograd, the training precision."""
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=images.device)
     predictions = []
     for start in range(0, len(labels), batch_size):
-        out = model(images[start:start + batch_size])  # (b, 10) log-probabilities
+        with autocast(images.device, precision):
+            out = model(images[start:start + batch_size])  # (b, 10) log-probabilities
         loss_sum += F.nll_loss(out, labels[start:start + batch_size], reduction="sum")
         predictions.append(out.argmax(dim=1))
     predicted = torch.cat(predictions).cpu()  # (N,)
@@ -131,14 +173,15 @@ def fit(model, name: str, train, test, settings: Settings, generator: torch.Gene
     """Train for ``settings.epochs``, evaluating the whole test split after every epoch."""
     progress = progress or (lambda it, **_: it)
     optimizer = make_optimizer(model.parameters(), settings)
+    scaler = grad_scaler(train.images.device, settings.precision)  # keeps its scale across epochs
     history, evaluation = History(), None
     for epoch in progress(range(1, settings.epochs + 1), desc=name):
         order = batch_order(len(train), settings.shuffle, generator)
         bar = partial(progress, desc=f"{name} epoch {epoch}")
         loss = train_one_epoch(model, optimizer, train.images, train.labels,
-                               settings.batch_size, order, bar)
+                               settings.batch_size, order, bar, settings.precision, scaler)
         check_finite(loss, "the training loss", name, epoch, settings)
-        evaluation = evaluate(model, test.images, test.labels)
+        evaluation = evaluate(model, test.images, test.labels, precision=settings.precision)
         check_finite(evaluation.loss, "the test loss", name, epoch, settings)
         _record(history, loss, evaluation)
     return history, evaluation
