@@ -31,9 +31,9 @@ def ours(kind, hidden, symbols, optimizer, lr, sequences) -> float:
     """Seconds for the section's own training step (bptt + optim) over ``sequences``."""
     net = models.build(kind, symbols, hidden, 0.001, torch.Generator().manual_seed(0))
     kernel = (bptt.SRNKernel if kind == "srn" else bptt.LSTMKernel)(hidden, symbols)
-    params = bptt.FlatParams(kernel.shapes())
+    params = bptt.FlatParams(kernel.shapes(), restarts=1)
     for name, array in models.to_numpy(net).items():
-        params.views[name][...] = array
+        params.views[name][0] = array
     grad = np.zeros(params.size)
     grads, step = params.bind(grad), optim.make(optimizer, params.vector, lr, 1e-4).step
     start = time.perf_counter()

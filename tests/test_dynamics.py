@@ -1,5 +1,6 @@
 """Part 3: languages, models, BPTT, optimisers, training, analysis, and the section end to end."""
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ from experiments.dynamics.languages import (A, B, Sequence, deterministic, from_
 from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
 from report.context import Context
 
-SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=1, weight_decay=1e-4,
+SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=3, weight_decay=1e-4,
                     init_std=0.001)
 
 
@@ -119,8 +120,9 @@ def test_srn_follows_its_equation_on_a_hand_computed_input():
     logits, hidden = srn(models.pad_one_hot([np.array([A, B])], 2))
     assert np.allclose(hidden[0].detach().numpy(), [h1, h2])
     assert np.allclose(logits[0, 1].detach().numpy(), [h2[0], h2[1] + 0.5])
-    kernel_hidden, _ = bptt.SRNKernel(2, 2).predict(models.to_numpy(srn), np.array([A, B]))
-    assert np.allclose(kernel_hidden, [h0, h1, h2])
+    one_restart = {name: array[None] for name, array in models.to_numpy(srn).items()}
+    kernel_hidden, _ = bptt.SRNKernel(2, 2).predict(one_restart, np.array([A, B]))
+    assert np.allclose(kernel_hidden[:, 0], [h0, h1, h2])
 
 
 def test_srn_computes_the_same_function_as_torch_fused_rnn():
@@ -146,24 +148,34 @@ def test_lstm_computes_the_same_function_as_torch_fused_lstm():
 
 # --- backpropagation through time and optimisers ----------------------------------------------
 
+@pytest.mark.parametrize("restarts", [1, 3])
 @pytest.mark.parametrize("model, hidden, language", [("srn", 2, "anb2n"), ("srn", 4, "anb2nc3n"),
                                                      ("lstm", 3, "anb2nc3n")])
-def test_numpy_bptt_matches_autograd(model, hidden, language):
+def test_numpy_bptt_matches_autograd_for_each_restart(model, hidden, language, restarts):
     symbols = 2 if language == "anb2n" else 3
-    net = models.build(model, symbols, hidden, 0.5, torch.Generator().manual_seed(1))
+    nets = [models.build(model, symbols, hidden, 0.5, torch.Generator().manual_seed(r))
+            for r in range(restarts)]
     sequence = generate(language, np.random.default_rng(3), 1, 4)[0]
-    logits = net(models.pad_one_hot([sequence.inputs], symbols))[0][0]
-    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(sequence.labels))
-    loss.backward()
     kernel = (bptt.SRNKernel if model == "srn" else bptt.LSTMKernel)(hidden, symbols)
-    params = bptt.FlatParams(kernel.shapes())
-    for name, array in models.to_numpy(net).items():
-        params.views[name][...] = array
+    params = bptt.FlatParams(kernel.shapes(), restarts)
+    for r, net in enumerate(nets):
+        for name, array in models.to_numpy(net).items():
+            params.views[name][r] = array
     grad = np.zeros(params.size)
     nll = kernel.loss_and_grad(params.views, params.bind(grad), sequence.inputs, sequence.labels)
-    assert nll == pytest.approx(loss.item(), abs=1e-12)
-    for name, p in net.named_parameters():
-        assert np.allclose(params.bind(grad)[name], p.grad.numpy(), atol=1e-12), name
+    for r, net in enumerate(nets):
+        logits = net(models.pad_one_hot([sequence.inputs], symbols))[0][0]
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(sequence.labels))
+        loss.backward()
+        assert nll[r] == pytest.approx(loss.item(), abs=1e-12)
+        for name, p in net.named_parameters():
+            assert np.allclose(params.bind(grad)[name][r], p.grad.numpy(), atol=1e-12), name
+
+
+def test_block_diagonal_keeps_restarts_apart():
+    blocks = np.arange(8.0).reshape(2, 2, 2) + 1
+    matrix = bptt.block_diagonal(blocks)
+    assert matrix.tolist() == [[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 5, 6], [0, 0, 7, 8]]
 
 
 def test_reverse_linear_recurrence_matches_the_step_by_step_loop():
@@ -194,7 +206,7 @@ def test_optimisers_step_like_torch(name, torch_class, lr):
 # --- training ---------------------------------------------------------------------------------
 
 def spec(**changes) -> RunSpec:
-    base = RunSpec("srn_anb2n", "srn", 2, "anb2n", "sgd", 0.005, 60, 0.05, stream=0)
+    base = RunSpec("srn_anb2n", "srn", 2, "anb2n", "sgd", 0.005, 60, 0.05, stream=0, restarts=1)
     return dataclasses.replace(base, **changes)
 
 
@@ -204,28 +216,43 @@ def quiet_progress(total=None, desc=""):
 
 
 def test_training_is_deterministic_for_a_fixed_seed():
-    first = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 7, quiet_progress)
-    again = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 7, quiet_progress)
-    assert first.history == again.history
-    assert all(np.array_equal(a, b) for a, b in zip(models.to_numpy(first.model).values(),
-                                                     models.to_numpy(again.model).values()))
-    other = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 8, quiet_progress)
-    assert other.history != first.history
+    lstm = spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3)
+    first = train(lstm, SCHEDULE, 7, quiet_progress)
+    again = train(lstm, SCHEDULE, 7, quiet_progress)
+    assert first.histories == again.histories
+    assert all(np.array_equal(a, b) for m1, m2 in zip(first.models, again.models)
+               for a, b in zip(models.to_numpy(m1).values(), models.to_numpy(m2).values()))
+    other = train(lstm, SCHEDULE, 8, quiet_progress)
+    assert other.histories != first.histories
+
+
+def test_restarts_start_from_different_weights_and_end_apart():
+    trained = train(spec(restarts=3), SCHEDULE, 0, quiet_progress)
+    assert len(set(trained.init_seeds)) == 3
+    finals = [h["loss"][-1] for h in trained.histories]
+    assert len(set(finals)) == 3
+
+
+def test_a_restart_trained_in_a_batch_matches_it_trained_alone():
+    batch = train(spec(restarts=3), SCHEDULE, 0, quiet_progress)
+    alone = train(spec(restarts=1), SCHEDULE, 0, quiet_progress)
+    assert batch.init_seeds[0] == alone.init_seeds[0]
+    assert np.allclose(batch.histories[0]["loss"], alone.histories[0]["loss"], rtol=1e-9)
+    for a, b in zip(models.to_numpy(batch.models[0]).values(),
+                    models.to_numpy(alone.models[0]).values()):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-15)
 
 
 def test_training_records_the_loss_every_eval_every_epochs():
-    history = train(spec(), SCHEDULE, 0, quiet_progress).history
+    history = train(spec(), SCHEDULE, 0, quiet_progress).histories[0]
     assert history["epoch"] == [20, 40, 60]
     assert len(history["loss"]) == len(history["nll"]) == 3
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
 def test_a_diverging_run_names_the_model_epoch_and_settings():
-    with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ \(SRN\(2\) "
-                                               r"on anb2n, sgd lr 1e\+300"):
+    with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ in restart 0 "
+                                               r"\(SRN\(2\) on anb2n, sgd lr 1e\+300"):
         train(spec(lr=1e300), SCHEDULE, 0, quiet_progress)
 
 
@@ -303,24 +330,63 @@ def test_config_rejects_out_of_range_values(changes):
         dynamics.Config(**changes)
 
 
-def test_quick_run_end_to_end_satisfies_its_invariants(tmp_path):
-    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The quick profile's results and figure folder, run once for the tests below."""
+    folder = tmp_path_factory.mktemp("dynamics")
+    return dynamics.run(dynamics.Config(**dynamics.QUICK), Context(folder, show_progress=False)), folder
+
+
+def tampered(data: dict, change) -> list[str]:
+    """The invariants' complaints about a copy of ``data`` after ``change(copy)``."""
+    copy = json.loads(json.dumps(data))
+    change(copy)
+    return dynamics.invariants(copy)
+
+
+def test_quick_run_end_to_end_satisfies_its_invariants(quick):
+    data, folder = quick
     assert dynamics.invariants(data) == []
     assert set(data["runs"]) == {"srn_anb2n", "srn_anb2n_claim", "lstm_anb2nc3n", "srn_anb2nc3n"}
-    assert all((tmp_path / name).is_file() for name in data["figures"].values())
-    data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
-    data["fsm"]["transitions"][0]["count"] += 1
-    assert len(dynamics.invariants(data)) == 3   # accuracy, by-n sum, transition count
+    assert [len(r["restarts"]) for r in data["runs"].values()] == [3, 3, 2, 3]
+    assert all((folder / name).is_file() for name in data["figures"].values())
 
 
-def test_invariants_catch_a_history_that_does_not_end_at_the_final_loss_or_a_wrong_first_epoch(tmp_path):
-    import copy
+def test_invariants_catch_wrong_accuracy_counts(quick):
+    def change(data):
+        data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
+    assert len(tampered(quick[0], change)) == 2   # accuracy, by-n sum
 
-    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
-    ending = copy.deepcopy(data)
-    ending["runs"]["lstm_anb2nc3n"]["final_loss"] += 0.5
-    assert any("final_loss" in p for p in dynamics.invariants(ending))
-    first = copy.deepcopy(data)
-    run = first["runs"]["srn_anb2n"]
-    run["first_epoch_below"] = run["history"]["epoch"][0] if run["first_epoch_below"] is None else None
-    assert any("first_epoch_below" in p for p in dynamics.invariants(first))
+
+def _restart(data, run="srn_anb2n", index=0):
+    return data["runs"][run]["restarts"][index]
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (lambda d: _restart(d).update(final_loss=_restart(d)["final_loss"] + 0.5), "final_loss"),
+    (lambda d: _restart(d, "lstm_anb2nc3n", 1)["history"]["loss"].pop(), "history"),
+    (lambda d: _restart(d).update(first_epoch_below=_restart(d)["history"]["epoch"][0]
+                                  if _restart(d)["first_epoch_below"] is None else None),
+     "first_epoch_below"),
+    (lambda d: _restart(d).update(learnt=not _restart(d)["learnt"]), "learnt"),
+    (lambda d: d["runs"]["srn_anb2n"].update(learnt=d["runs"]["srn_anb2n"]["learnt"] + 1),
+     "number of restarts that learnt"),
+    (lambda d: d["runs"]["srn_anb2n"].update(final_loss=d["runs"]["srn_anb2n"]["final_loss"] * 2),
+     "not the best restart's"),
+])
+def test_invariants_catch_inconsistent_restarts(quick, change, complaint):
+    problems = tampered(quick[0], change)
+    assert problems and all(complaint in p for p in problems), problems
+
+
+def test_invariants_catch_a_best_restart_that_is_not_the_lowest(quick):
+    def change(data):
+        run = data["runs"]["srn_anb2n"]
+        run["best"] = max(range(len(run["restarts"])), key=lambda r: run["restarts"][r]["final_loss"])
+        run["final_loss"] = run["restarts"][run["best"]]["final_loss"]
+    assert any("lowest final loss" in p for p in tampered(quick[0], change))
+
+
+def test_best_restart_is_the_lowest_final_loss():
+    assert analysis.best_restart([0.09, 0.02, 0.05, 0.02]) == 1
+    assert analysis.best_restart([0.01]) == 0

@@ -23,6 +23,11 @@ def first_epoch_below(epochs: list[int], losses: list[float], threshold: float) 
     return since
 
 
+def best_restart(final_losses: list[float]) -> int:
+    """The restart with the lowest final loss (the first of equals)."""
+    return int(np.argmin(final_losses))
+
+
 def prediction_counts(probs: np.ndarray, positions: Sequence) -> tuple[int, int]:
     """(correct, total) over the positions whose next symbol is certain; correct = argmax hits."""
     certain = deterministic(positions.inputs)                       # (T,)

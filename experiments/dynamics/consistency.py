@@ -22,14 +22,17 @@ def invariants(data: dict) -> list[str]:
 
 
 def _run_invariants(r: dict) -> list[str]:
-    epochs, losses = np.array(r["history"]["epoch"]), np.array(r["history"]["loss"], float)
     problems = []
-    if len(epochs) != len(losses) or len(epochs) == 0 or np.any(np.diff(epochs) <= 0):
-        problems.append("history epochs must be non-empty, increasing and match the losses")
-    elif r["final_loss"] != losses[-1]:
-        problems.append(f"final_loss {r['final_loss']} is not the last recorded loss {losses[-1]}")
-    elif r["first_epoch_below"] != _first_epoch_below(epochs, losses, r["threshold"]):
-        problems.append(f"first_epoch_below {r['first_epoch_below']} disagrees with the history")
+    for restart in r["restarts"]:
+        problems += [f"restart {restart['restart']}: {p}"
+                     for p in _restart_invariants(restart, r["threshold"])]
+    finals = [restart["final_loss"] for restart in r["restarts"]]
+    if finals[r["best"]] != min(finals):
+        problems.append(f"best restart {r['best']} does not have the lowest final loss")
+    if r["final_loss"] != finals[r["best"]]:
+        problems.append(f"final_loss {r['final_loss']} is not the best restart's")
+    if r["learnt"] != sum(restart["learnt"] for restart in r["restarts"]):
+        problems.append(f"learnt={r['learnt']} is not the number of restarts that learnt")
     problems += _accuracy_invariants("evaluation", r["evaluation"])
     for row in r["by_n"]:
         problems += _accuracy_invariants(f"by_n[n={row['n']}]", row)
@@ -37,6 +40,20 @@ def _run_invariants(r: dict) -> list[str]:
         if sum(row[key] for row in r["by_n"]) != r["evaluation"][key]:
             problems.append(f"by_n {key} counts do not add up to the evaluation's")
     return problems
+
+
+def _restart_invariants(restart: dict, threshold: float) -> list[str]:
+    history = restart["history"]
+    epochs, losses = np.array(history["epoch"]), np.array(history["loss"], float)
+    if len(epochs) != len(losses) or len(epochs) == 0 or np.any(np.diff(epochs) <= 0):
+        return ["history epochs must be non-empty, increasing and match the losses"]
+    if restart["final_loss"] != losses[-1]:
+        return [f"final_loss {restart['final_loss']} is not the last recorded loss {losses[-1]}"]
+    if restart["first_epoch_below"] != _first_epoch_below(epochs, losses, threshold):
+        return [f"first_epoch_below {restart['first_epoch_below']} disagrees with the history"]
+    if restart["learnt"] != (restart["first_epoch_below"] is not None):
+        return [f"learnt={restart['learnt']} disagrees with first_epoch_below"]
+    return []
 
 
 def _first_epoch_below(epochs: np.ndarray, losses: np.ndarray, threshold: float):

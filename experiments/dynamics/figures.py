@@ -15,20 +15,23 @@ SYMBOL_MARKERS = {"A": "o", "B": "^", "C": "s"}
 
 
 def loss_curves(runs: list[dict], titles: list[str]) -> Figure:
-    """One panel per run: the recorded loss against epochs, the threshold, the epoch it held."""
-    fig = Figure(figsize=(4.2 * len(runs), 3.4))
+    """One panel per run: every restart's recorded loss against epochs, the analysed (best)
+    restart drawn bold, and the threshold."""
+    fig = Figure(figsize=(4.2 * len(runs), 3.6))
     axes = fig.subplots(1, len(runs), sharey=True, squeeze=False)[0]
     for ax, run, title in zip(axes, runs, titles):
-        history = run["history"]
-        ax.semilogy(history["epoch"], history["loss"], lw=1, label="reported loss")
+        for restart in run["restarts"]:
+            best = restart["restart"] == run["best"]
+            history = restart["history"]
+            ax.semilogy(history["epoch"], history["loss"], lw=1.6 if best else 0.7,
+                        alpha=1.0 if best else 0.6, zorder=3 if best else 2,
+                        label=f"restart {restart['restart']}" + (" (analysed)" if best else ""))
         ax.axhline(run["threshold"], color="grey", ls="--", lw=1,
                    label=f"threshold {run['threshold']:g}")
-        if run["first_epoch_below"] is not None:
-            ax.axvline(run["first_epoch_below"], color="tab:green", lw=1, label="stays below from")
         ax.set(title=title, xlabel="epoch")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+        ax.legend(fontsize=7)
     axes[0].set_ylabel("reported loss (MSE to target distribution)")
-    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
