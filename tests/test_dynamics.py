@@ -2,6 +2,8 @@
 import dataclasses
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,11 @@ from experiments.dynamics.languages import (A, B, Sequence, deterministic, from_
                                             generate)
 from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
 from report.context import Context
+from report.errors import ClaimError
+from report.render import Renderer, SectionView
+from report.store import Record
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=3, weight_decay=1e-4,
                     init_std=0.001)
@@ -286,25 +293,84 @@ def test_scores_by_n_split_the_counts_between_blocks():
     assert rows[2]["accuracy"] is None and rows[2]["loss"] is None
 
 
-def test_fsm_extraction_recovers_a_machine_built_by_hand():
-    # a 3-state machine: start s0; A: s0->s1, s1->s1; B: s1->s2, s2->s2; states jittered
-    corners = np.array([[0.0, 0.0], [0.8, 0.8], [-0.8, 0.6]])
+def counting_net_states(ns):
+    """Hand-made hidden states and predictions of a net that counts on anb2n with n <= 2:
+    one jittered corner per block position, the states after B's at separate corners for each
+    n, so that minimisation has equivalent clusters to merge (1 and 0 B's owed)."""
+    sequences = [from_block_ns("anb2n", [row])[0] for row in ns]
+    corner_of = {}
     rng = np.random.default_rng(0)
-    sequences, hidden = [], []
-    for n in (1, 2, 3):
-        sequence = from_block_ns("anb2n", [[n]])[0]
-        sequence = Sequence(*(f[:-1] for f in (sequence.inputs, sequence.labels, sequence.targets,
-                                               sequence.states, sequence.block_n)))  # drop last B
-        path = [0] + [1 if x == A else 2 for x in sequence.inputs]
-        sequences.append(sequence)
-        hidden.append(corners[path] + rng.normal(scale=0.01, size=(len(path), 2)))
-    fsm = analysis.extract_fsm(hidden, sequences, radius=0.1, max_clusters=10)
-    assert [c["id"] for c in fsm["clusters"]] == [0, 1, 2]
-    assert np.allclose([c["centre"] for c in fsm["clusters"]], corners, atol=0.02)
-    moves = {(t["from"], t["symbol"], t["to"]) for t in fsm["transitions"]}
-    assert moves == {(0, "A", 1), (1, "A", 1), (1, "B", 2), (2, "B", 2)}
-    assert fsm["determinism"] == 1.0 and fsm["clusters"][0]["start"]
-    assert sum(t["count"] for t in fsm["transitions"]) == sum(len(s.inputs) for s in sequences)
+    hidden, probs = [], []
+    for sequence in sequences:
+        where = [tuple(p) for p in analysis.block_positions(sequence)]
+        keys = [w + ((n,) if w[0] == 1 else ())
+                for w, n in zip(where, np.r_[0, sequence.block_n])]
+        for key in keys:
+            corner_of.setdefault(key, len(corner_of))
+        angle = np.array([corner_of[k] for k in keys]) * 2 * np.pi / 9
+        hidden.append(0.8 * np.c_[np.cos(angle), np.sin(angle)]
+                      + rng.normal(scale=0.005, size=(len(keys), 2)))
+        predicts_b = [(after == 1 and owed > 0) or (after == 0 and owed == 2)
+                      for after, owed in where[1:]]
+        probs.append(np.where(np.array(predicts_b)[:, None], [0.1, 0.9], [0.9, 0.1]))
+    return hidden, probs, sequences
+
+
+def test_fsm_extraction_minimises_a_counting_net_to_its_block_positions():
+    hidden, probs, sequences = counting_net_states([[1, 2], [2, 1], [2, 2], [1, 1]])
+    fsm = analysis.extract_fsm(hidden, probs, sequences, radius=0.1, max_clusters=20)
+    assert fsm["fine_clusters"] == 9 and fsm["determinism"] == 1.0
+    # start; after 1 and 2 A's; 3, 2, 1 and 0 B's owed (1 and 0 reached from both n merged)
+    assert len(fsm["states"]) == 7 and fsm["position_agreement"] == 1.0
+    assert sorted(s["fine_clusters"] for s in fsm["states"]) == [1, 1, 1, 1, 1, 2, 2]
+    assert fsm["states"][0]["start"] and fsm["states"][0]["output"] is None
+    assert len({(t["from"], t["symbol"]) for t in fsm["transitions"]}) == len(fsm["transitions"])
+    assert sum(t["count"] for t in fsm["transitions"]) == fsm["moves"]
+
+
+def test_the_extracted_machine_predicts_what_the_net_predicts():
+    hidden, probs, sequences = counting_net_states([[1, 2], [2, 1], [2, 2], [1, 1]])
+    fsm = analysis.extract_fsm(hidden, probs, sequences, radius=0.1, max_clusters=20)
+    fresh = [from_block_ns("anb2n", [[2, 2, 1, 1, 2]])[0]]
+    _, fresh_probs, _ = counting_net_states([[2, 2, 1, 1, 2]])
+    scores = analysis.predictor_scores(analysis.run_machine(fsm, fresh), fresh_probs[0],
+                                       Sequence.pool(fresh))
+    assert scores["accuracy"] == 1.0 and scores["agreement_all"]["accuracy"] == 1.0
+
+
+def test_the_machine_as_a_predictor_follows_a_hand_built_machine():
+    # start -A-> 1 (predicts B) -B-> 2 (predicts B) -B-> 3 (predicts A) -A-> 1; no B from 0
+    fsm = {"states": [{"output": None}, {"output": "B"}, {"output": "B"}, {"output": "A"}],
+           "transitions": [{"from": 0, "symbol": "A", "to": 1}, {"from": 1, "symbol": "B", "to": 2},
+                           {"from": 2, "symbol": "B", "to": 3}, {"from": 3, "symbol": "A", "to": 1}]}
+    sequence = from_block_ns("anb2n", [[1, 1]])[0]                 # inputs A B B A B B
+    assert analysis.run_machine(fsm, [sequence]).tolist() == [B, B, A, B, B, A]
+    sequence = from_block_ns("anb2n", [[2]])[0]                    # A A: no such transition
+    assert analysis.run_machine(fsm, [sequence]).tolist() == [B, -1, -1, -1, -1, -1]
+    probs = np.tile([0.0, 1.0], (6, 1))                            # a net always predicting B
+    scores = analysis.predictor_scores(np.array([B, -1, -1, -1, -1, -1]), probs, sequence)
+    assert (scores["correct"], scores["total"]) == (0, 4)          # after each B
+    assert (scores["agreement"]["correct"], scores["agreement_all"]["correct"]) == (0, 1)
+
+
+def test_minimise_merges_states_that_predict_and_move_alike_and_only_those():
+    # 1 and 2 both predict B and go to 3 on B; 4 predicts B but goes to 0 on B
+    table = np.array([[1, -1], [-1, 3], [-1, 3], [0, -1], [-1, 0]])
+    outputs = np.array([-1, B, B, A, B])
+    assert analysis.minimise(table, outputs).tolist() == [0, 1, 1, 2, 3]
+    outputs[2] = A                                                 # now 2 predicts otherwise
+    assert analysis.minimise(table, outputs).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_successor_table_keeps_the_commonest_successor_and_marks_unseen_moves():
+    moves = np.array([[0, A, 1], [0, A, 2], [0, A, 2], [1, B, 0]])
+    assert analysis.successor_table(moves, 3, 2).tolist() == [[2, -1], [-1, 0], [-1, -1]]
+
+
+def test_block_positions_count_as_read_and_bs_owed():
+    sequence = from_block_ns("anb2n", [[2, 1]])[0]                 # A A B B B B A B B
+    assert analysis.block_positions(sequence).tolist() == [
+        [-1, 0], [0, 1], [0, 2], [1, 3], [1, 2], [1, 1], [1, 0], [0, 1], [1, 1], [1, 0]]
 
 
 def test_clustering_grows_k_until_every_point_is_within_the_radius():
@@ -350,6 +416,38 @@ def test_quick_run_end_to_end_satisfies_its_invariants(quick):
     assert set(data["runs"]) == {"srn_anb2n", "srn_anb2n_claim", "lstm_anb2nc3n", "srn_anb2nc3n"}
     assert [len(r["restarts"]) for r in data["runs"].values()] == [3, 3, 2, 3]
     assert all((folder / name).is_file() for name in data["figures"].values())
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (lambda fsm: fsm["transitions"].append({**fsm["transitions"][0], "count": 0}), "not deterministic"),
+    (lambda fsm: fsm["predictor"].update(total=fsm["predictor"]["total"] + 1), "evaluation positions"),
+    (lambda fsm: fsm["states"][0].update(visits=fsm["states"][0]["visits"] + 1), "visits"),
+    (lambda fsm: fsm["states"][0].update(start=False), "start"),
+])
+def test_invariants_catch_an_inconsistent_machine(quick, change, complaint):
+    problems = tampered(quick[0], lambda data: change(data["fsm"]))
+    assert any(complaint in p for p in problems), problems
+
+
+def render_section(data: dict, folder, tmp_path):
+    """The dynamics template alone, rendered from ``data`` as the build would."""
+    (tmp_path / "report.qmd.j2").write_text('{% include "dynamics.qmd.j2" %}')
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    (tmp_path / "dynamics.qmd.j2").write_text((ROOT / "templates" / "dynamics.qmd.j2").read_text())
+    config = dataclasses.asdict(dynamics.Config(**dynamics.QUICK))
+    record = Record("dynamics", 0, "fp", {}, data, {"profile_config": config}, folder)
+    return Renderer(tmp_path, tmp_path).render([SectionView("dynamics", "dynamics.qmd.j2",
+                                                            [record])], {}).text
+
+
+def test_the_learnt_sentence_is_a_claim_that_fails_when_the_data_changes(quick, tmp_path):
+    data, folder = quick
+    assert "of the 3 restarts learnt" in re.sub(r"\[([^\]]*)\]\{[^}]*\}", r"\1",
+                                                render_section(data, folder, tmp_path))
+    changed = json.loads(json.dumps(data))
+    changed["runs"]["srn_anb2n"]["restarts"][0]["final_loss"] = 0.001   # now below 0.05
+    with pytest.raises(ClaimError, match="learnt count"):
+        render_section(changed, folder, tmp_path)
 
 
 def test_invariants_catch_wrong_accuracy_counts(quick):

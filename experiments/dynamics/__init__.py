@@ -48,9 +48,10 @@ class Config:
     threshold_anb2nc3n: float = 0.02    # ...on anb2nc3n (LSTM and SRN held to the same bar)
     eval_sequences: int = 1000          # fresh sequences for accuracy and loss by n
     portrait_sequences: int = 10        # sequences drawn in the hidden-state portraits
-    fsm_sequences: int = 200            # sequences whose visited states are clustered
-    fsm_radius: float = 0.1             # every state within this of its cluster's centre
-    fsm_max_clusters: int = 40          # cap on the clusters, so a failed net stays readable
+    fsm_sequences: int = 200            # sequences whose visited states are quantised
+    fsm_radius: float = 0.05            # fine quantisation: every state within this of its
+                                        # cluster's centre; minimisation merges the surplus
+    fsm_max_clusters: int = 200         # cap on the fine clusters, to bound the work
 
     def __post_init__(self):
         for problem in _problems(self):

@@ -62,26 +62,27 @@ def _unit_box(ax, xlabel: str, ylabel: str) -> None:
 
 
 def fsm_diagram(fsm: dict, hidden_list: list[np.ndarray], min_share: float = 0.005) -> Figure:
-    """Clusters at their centres (units 1 and 2), arrows coloured by the input that moves."""
+    """The minimised machine's states at the mean of their visits (units 1 and 2), ringed in
+    the colour of the symbol they predict, arrows coloured by the input that moves."""
     fig = Figure(figsize=(6.5, 6))
     ax = fig.subplots()
     points = np.concatenate(hidden_list)[:, :2]
     ax.scatter(*points.T, s=6, c="lightgrey", zorder=0)
-    centres = np.array([c["centre"][:2] for c in fsm["clusters"]])
+    centres = np.array([state["centre"][:2] for state in fsm["states"]])
     total = sum(t["count"] for t in fsm["transitions"])
     for t in fsm["transitions"]:
         if t["count"] >= min_share * total:
             _arrow(ax, centres[t["from"]], centres[t["to"]], t["symbol"], t["count"] / total)
-    for cluster, (x, y) in zip(fsm["clusters"], centres):
-        ax.scatter(x, y, s=260, c="white", edgecolors="k", lw=1.5 if cluster["start"] else 0.8,
-                   zorder=3)
-        ax.annotate(str(cluster["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
-    handles = [Line2D([], [], color=c, label=f"input {s}") for s, c in SYMBOL_COLOURS.items()
-               if any(t["symbol"] == s for t in fsm["transitions"])]
+    for state, (x, y) in zip(fsm["states"], centres):
+        ax.scatter(x, y, s=260, c="white", lw=2.5 if state["start"] else 1.5, zorder=3,
+                   edgecolors=SYMBOL_COLOURS.get(state["output"], "k"))
+        ax.annotate(str(state["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
+    handles = [Line2D([], [], color=c, label=f"input {s} / predicts {s}")
+               for s, c in SYMBOL_COLOURS.items() if any(t["symbol"] == s for t in fsm["transitions"])]
     ax.legend(handles=handles, fontsize=8, loc="best")
     _unit_box(ax, "$h_1$", "$h_2$")
-    ax.set_title(f"{len(centres)} clusters (radius {fsm['radius']:g}); "
-                 f"{fsm['determinism']:.1%} of moves deterministic")
+    ax.set_title(f"{len(centres)} states, minimised from {fsm['fine_clusters']} clusters "
+                 f"(radius {fsm['radius']:g})")
     return fig
 
 

@@ -51,7 +51,7 @@ def run_section(config, ctx) -> dict:
     runs = {name: run_record(t, evaluation[t.spec.language], config.max_n)
             for name, t in trained.items()}
     best = {name: Analysed(t.spec, t.models[runs[name]["best"]]) for name, t in trained.items()}
-    srn_data, srn_figures = analyse_srn(best["srn_anb2n"], fresh, config)
+    srn_data, srn_figures = analyse_srn(best["srn_anb2n"], fresh, evaluation["anb2n"], config)
     lstm_data, lstm_figures = analyse_lstm(best["lstm_anb2nc3n"], fresh, config)
     made = {**loss_figures(runs), **srn_figures, **lstm_figures}
     saved = {name: ctx.save_figure(fig, name) for name, fig in made.items()}
@@ -114,12 +114,17 @@ def single_blocks(language: str, max_n: int) -> list[Sequence]:
     return _split(from_block_ns(language, [[n] for n in range(1, max_n + 1)]))
 
 
-def analyse_srn(trained: Analysed, fresh, config) -> tuple[dict, dict]:
-    """The SRN's finite-state machine and per-step probabilities, with their figures."""
+def analyse_srn(trained: Analysed, fresh, evaluation: list[Sequence], config) -> tuple[dict, dict]:
+    """The SRN's finite-state machine (and how it predicts on the evaluation sequences) and
+    per-step probabilities, with their figures."""
     fsm_sequences = fresh(trained.spec.language, config.fsm_sequences)
-    fsm_hidden = [t["hidden"] for t in _traces(trained, fsm_sequences)]
-    fsm = analysis.extract_fsm(fsm_hidden, fsm_sequences, config.fsm_radius,
-                               config.fsm_max_clusters)
+    fsm_traces = _traces(trained, fsm_sequences)
+    fsm_hidden = [t["hidden"] for t in fsm_traces]
+    fsm = analysis.extract_fsm(fsm_hidden, [t["probs"] for t in fsm_traces], fsm_sequences,
+                               config.fsm_radius, config.fsm_max_clusters)
+    network = np.concatenate([t["probs"] for t in _traces(trained, evaluation)])   # (N, K)
+    fsm["predictor"] = {"run": trained.spec.name, **analysis.predictor_scores(
+        analysis.run_machine(fsm, evaluation), network, Sequence.pool(evaluation))}
     blocks = single_blocks(trained.spec.language, config.max_n)
     block_probs = [t["probs"] for t in _traces(trained, blocks)]
     probabilities = {
