@@ -450,6 +450,19 @@ def test_the_learnt_sentence_is_a_claim_that_fails_when_the_data_changes(quick, 
         render_section(changed, folder, tmp_path)
 
 
+def without_timings(data: dict) -> dict:
+    """``data`` without the wall-clock seconds of each run, the one thing allowed to differ."""
+    copy = json.loads(json.dumps(data))
+    for run in copy["runs"].values():
+        run.pop("seconds")
+    return copy
+
+
+def test_the_section_gives_identical_records_for_a_fixed_seed(quick, tmp_path):
+    again = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+    assert without_timings(again) == without_timings(quick[0])
+
+
 def test_invariants_catch_wrong_accuracy_counts(quick):
     def change(data):
         data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1

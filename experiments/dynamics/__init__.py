@@ -60,7 +60,8 @@ class Config:
 
 def _problems(c: Config):
     """One line per out-of-range value."""
-    positive = ("max_n", "blocks", "eval_every", "srn_restarts", "lstm_restarts", "history_sequences", "eval_sequences",
+    positive = ("max_n", "blocks", "eval_every", "srn_restarts", "lstm_restarts",
+                "history_sequences", "eval_sequences",
                 "portrait_sequences", "fsm_sequences", "fsm_max_clusters", "srn_lr", "claim_lr",
                 "lstm_lr", "cmp_srn_lr", "init_std", "fsm_radius", "cmp_srn_hidden")
     yield from (f"{name} must be positive, got {getattr(c, name)}" for name in positive

@@ -185,7 +185,8 @@ def predictor_scores(machine: np.ndarray, probs: np.ndarray, positions: Sequence
     actual next symbol) and agreeing with the network's own argmax (probs (N, K))."""
     certain = deterministic(positions.inputs)
     agree = machine == probs.argmax(1)
-    return {**accuracy_record(int((machine == positions.labels)[certain].sum()), int(certain.sum())),
+    right = machine == positions.labels
+    return {**accuracy_record(int(right[certain].sum()), int(certain.sum())),
             "agreement": accuracy_record(int(agree[certain].sum()), int(certain.sum())),
             "agreement_all": accuracy_record(int(agree.sum()), len(agree))}
 

@@ -208,12 +208,15 @@ class LSTMKernel:
         pre = _gate_major(pre.reshape(T, R, 4, H))                                # (T, 4RH)
         U = block_diagonal(p["U"] * self.scale[:, None]).reshape(R, 4, H, R * H)
         U = _gate_major(U.transpose(3, 0, 1, 2)).T                                # (4RH, RH)
-        hidden, cells, gates = np.zeros((T + 1, R * H)), np.zeros((T + 1, R * H)), np.empty((T, 4 * R * H))
+        hidden, cells = np.zeros((T + 1, R * H)), np.zeros((T + 1, R * H))
+        gates = np.empty((T, 4 * R * H))
         dot, tanh, multiply, add = np.dot, np.tanh, np.multiply, np.add
-        scale, shift = (np.repeat(v.reshape(4, 1, H), R, 1).ravel() for v in (self.scale, self.shift))
+        scale, shift = (np.repeat(v.reshape(4, 1, H), R, 1).ravel()
+                        for v in (self.scale, self.shift))
+        each_gate = gates.reshape(T, 4, R * H).transpose(1, 0, 2)       # i, f, g, o: (T, RH)
         c = cells[0]
-        for a, gate, i, f, g, o, h, h_out, c_out in zip(pre, gates, *gates.reshape(T, 4, -1).transpose(1, 0, 2),
-                                                       hidden, hidden[1:], cells[1:]):
+        for a, gate, i, f, g, o, h, h_out, c_out in zip(pre, gates, *each_gate, hidden,
+                                                       hidden[1:], cells[1:]):
             tanh(a + dot(U, h), out=gate)                     # gate is a view of (i, f, g, o)
             multiply(gate, scale, out=gate)
             gate += shift

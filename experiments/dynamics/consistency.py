@@ -80,7 +80,7 @@ def _fsm_invariants(fsm: dict, runs: dict) -> list[str]:
     problems += [f"transition {t} names a state that does not exist" for t in fsm["transitions"]
                  if t["from"] not in ids or t["to"] not in ids]
     if len({(t["from"], t["symbol"]) for t in fsm["transitions"]}) != len(fsm["transitions"]):
-        problems.append("a state has two transitions on one symbol: the machine is not deterministic")
+        problems.append("a state has two transitions on one symbol: not deterministic")
     if sum(state["visits"] for state in fsm["states"]) != fsm["moves"] + fsm["sequences"]:
         problems.append("the states' visits do not add up to the moves plus the initial states")
     if sum(t["count"] for t in fsm["transitions"]) > fsm["moves"]:

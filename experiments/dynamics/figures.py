@@ -77,8 +77,9 @@ def fsm_diagram(fsm: dict, hidden_list: list[np.ndarray], min_share: float = 0.0
         ax.scatter(x, y, s=260, c="white", lw=2.5 if state["start"] else 1.5, zorder=3,
                    edgecolors=SYMBOL_COLOURS.get(state["output"], "k"))
         ax.annotate(str(state["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
+    used = {t["symbol"] for t in fsm["transitions"]}
     handles = [Line2D([], [], color=c, label=f"input {s} / predicts {s}")
-               for s, c in SYMBOL_COLOURS.items() if any(t["symbol"] == s for t in fsm["transitions"])]
+               for s, c in SYMBOL_COLOURS.items() if s in used]
     ax.legend(handles=handles, fontsize=8, loc="best")
     _unit_box(ax, "$h_1$", "$h_2$")
     ax.set_title(f"{len(centres)} states, minimised from {fsm['fine_clusters']} clusters "

@@ -104,7 +104,3 @@ def deterministic(inputs: np.ndarray) -> np.ndarray:
     """
     return inputs != A
 
-
-def one_hot(inputs: np.ndarray, num_symbols: int) -> np.ndarray:
-    """(T, K) one-hot rows for symbol ids (T,)."""
-    return np.eye(num_symbols)[inputs]
