@@ -192,8 +192,8 @@ def predictor_scores(machine: np.ndarray, probs: np.ndarray, positions: Sequence
 
 
 def block_positions(sequence: Sequence) -> np.ndarray:
-    """(T + 1, 2) where each state stands in its block: (0, k) after the k-th A, (1, m) after a
-    B with m B's still owed; (-1, 0) for the initial state."""
+    """(T + 1, 2) where each state of an anb2n sequence stands in its block: (0, k) after the
+    k-th A, (1, m) after a B with m B's still owed; (-1, 0) for the initial state."""
     after_a = sequence.inputs == 0
     owed = 2 * sequence.block_n - (sequence.states - sequence.block_n + 1)   # valid after a B
     steps = np.where(after_a[:, None], np.c_[np.zeros_like(owed), sequence.states + 1],
