@@ -390,7 +390,9 @@ def test_p_b_after_each_a_reads_the_first_block():
 # --- config and the section end to end --------------------------------------------------------
 
 @pytest.mark.parametrize("changes", [{"max_n": 0}, {"srn_epochs": 1500}, {"srn_lr": -1.0},
-                                     {"threshold_anb2n": 1.5}, {"srn_hidden": 1}])
+                                     {"threshold_anb2n": 1.5}, {"srn_hidden": 1},
+                                     {"srn_restarts": 0}, {"lstm_restarts": 0},
+                                     {"history_sequences": 0}])
 def test_config_rejects_out_of_range_values(changes):
     with pytest.raises(ValueError):
         dynamics.Config(**changes)

@@ -18,7 +18,8 @@ Optimizer = Literal["sgd", "adam"]
 
 @dataclass(frozen=True)
 class Config:
-    """The report's settings; every run trains on CPU, in NumPy (see ``bptt.py``)."""
+    """The report's settings; every run trains its restarts together on CPU, in NumPy
+    (see ``bptt.py``)."""
 
     seed: int = 0                       # initial weights, training and evaluation sequences
     max_n: int = 4                      # each block's n is uniform on 1..max_n (the course's 4)
@@ -34,9 +35,9 @@ class Config:
     lstm_epochs: int = 100_000          # as the SRN on anb2n
     lstm_optimizer: Optimizer = "sgd"   # the course's setting, as for the SRNs
     lstm_lr: float = 0.005              # the course's setting, as for the SRNs
-    lstm_restarts: int = 3              # the LSTM fails less often, so fewer restarts
+    lstm_restarts: int = 3              # fewer: an LSTM restart costs more, and fails less often
     cmp_srn_hidden: int = 4             # the SRN set against the LSTM on anb2nc3n (3.5)
-    cmp_srn_epochs: int = 200_000       # twice the LSTM's: an SRN needs longer to count three runs
+    cmp_srn_epochs: int = 200_000       # twice the LSTM's, so the slower SRN gets a fair chance
     cmp_srn_optimizer: Optimizer = "sgd"  # as the other SRNs
     cmp_srn_lr: float = 0.005           # as the other SRNs
     init_std: float = 0.001             # SRN weights ~ N(0, 0.001), the course's; LSTM: PyTorch's
