@@ -13,7 +13,8 @@ import experiments.dynamics as dynamics
 from experiments.dynamics import analysis, bptt, models, optim
 from experiments.dynamics.languages import (A, B, Sequence, deterministic, from_block_ns,
                                             generate)
-from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
+from experiments.dynamics.train import (RunSpec, Schedule, TrainingDiverged, evaluation_losses,
+                                        train)
 from report.context import Context
 from report.errors import ClaimError
 from report.render import Renderer, SectionView
@@ -261,6 +262,22 @@ def test_a_diverging_run_names_the_model_epoch_and_settings():
     with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ in restart 0 "
                                                r"\(SRN\(2\) on anb2n, sgd lr 1e\+300"):
         train(spec(lr=1e300), SCHEDULE, 0, quiet_progress)
+
+
+def test_the_loss_record_averages_each_restarts_error_over_every_position_of_the_batch():
+    # restart 0 predicts (0.5, 0.5) everywhere, restart 1 (0.8, 0.2): V = 0, only c differs
+    kernel = bptt.SRNKernel(2, 2)
+    params = bptt.FlatParams(kernel.shapes(), restarts=2)
+    params.views["c"][1] = [math.log(4.0), 0.0]
+    batch = from_block_ns("anb2n", [[1, 2], [3, 1]])    # inputs ABB AABBBB A / AAABBBBBB ABB A
+    inputs = np.concatenate([batch[i].inputs for i in range(len(batch))])
+    labels = np.concatenate([batch[i].labels for i in range(len(batch))])
+    after_a, last_b = inputs == A, (inputs == B) & (labels == A)
+    # mean over positions and the two symbols of (predicted - target)^2
+    uniform = np.where(after_a, 0.09, 0.25)
+    skewed = np.where(after_a, 0.0, np.where(last_b, 0.04, 0.64))
+    losses = evaluation_losses(kernel, params.views, batch)
+    assert losses == pytest.approx([uniform.mean(), skewed.mean()], abs=1e-12)
 
 
 def test_first_epoch_below_is_where_the_loss_stays_under_the_threshold():
