@@ -1,6 +1,9 @@
 """Part 3: languages, models, BPTT, optimisers, training, analysis, and the section end to end."""
 import dataclasses
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,10 +13,16 @@ import experiments.dynamics as dynamics
 from experiments.dynamics import analysis, bptt, models, optim
 from experiments.dynamics.languages import (A, B, Sequence, deterministic, from_block_ns,
                                             generate)
-from experiments.dynamics.train import RunSpec, Schedule, TrainingDiverged, train
+from experiments.dynamics.train import (RunSpec, Schedule, TrainingDiverged, evaluation_losses,
+                                        train)
 from report.context import Context
+from report.errors import ClaimError
+from report.render import Renderer, SectionView
+from report.store import Record
 
-SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=1, weight_decay=1e-4,
+ROOT = Path(__file__).resolve().parent.parent
+
+SCHEDULE = Schedule(max_n=4, blocks=5, eval_every=20, history_sequences=3, weight_decay=1e-4,
                     init_std=0.001)
 
 
@@ -119,8 +128,9 @@ def test_srn_follows_its_equation_on_a_hand_computed_input():
     logits, hidden = srn(models.pad_one_hot([np.array([A, B])], 2))
     assert np.allclose(hidden[0].detach().numpy(), [h1, h2])
     assert np.allclose(logits[0, 1].detach().numpy(), [h2[0], h2[1] + 0.5])
-    kernel_hidden, _ = bptt.SRNKernel(2, 2).predict(models.to_numpy(srn), np.array([A, B]))
-    assert np.allclose(kernel_hidden, [h0, h1, h2])
+    one_restart = {name: array[None] for name, array in models.to_numpy(srn).items()}
+    kernel_hidden, _ = bptt.SRNKernel(2, 2).predict(one_restart, np.array([A, B]))
+    assert np.allclose(kernel_hidden[:, 0], [h0, h1, h2])
 
 
 def test_srn_computes_the_same_function_as_torch_fused_rnn():
@@ -146,24 +156,34 @@ def test_lstm_computes_the_same_function_as_torch_fused_lstm():
 
 # --- backpropagation through time and optimisers ----------------------------------------------
 
+@pytest.mark.parametrize("restarts", [1, 3])
 @pytest.mark.parametrize("model, hidden, language", [("srn", 2, "anb2n"), ("srn", 4, "anb2nc3n"),
                                                      ("lstm", 3, "anb2nc3n")])
-def test_numpy_bptt_matches_autograd(model, hidden, language):
+def test_numpy_bptt_matches_autograd_for_each_restart(model, hidden, language, restarts):
     symbols = 2 if language == "anb2n" else 3
-    net = models.build(model, symbols, hidden, 0.5, torch.Generator().manual_seed(1))
+    nets = [models.build(model, symbols, hidden, 0.5, torch.Generator().manual_seed(r))
+            for r in range(restarts)]
     sequence = generate(language, np.random.default_rng(3), 1, 4)[0]
-    logits = net(models.pad_one_hot([sequence.inputs], symbols))[0][0]
-    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(sequence.labels))
-    loss.backward()
     kernel = (bptt.SRNKernel if model == "srn" else bptt.LSTMKernel)(hidden, symbols)
-    params = bptt.FlatParams(kernel.shapes())
-    for name, array in models.to_numpy(net).items():
-        params.views[name][...] = array
+    params = bptt.FlatParams(kernel.shapes(), restarts)
+    for r, net in enumerate(nets):
+        for name, array in models.to_numpy(net).items():
+            params.views[name][r] = array
     grad = np.zeros(params.size)
     nll = kernel.loss_and_grad(params.views, params.bind(grad), sequence.inputs, sequence.labels)
-    assert nll == pytest.approx(loss.item(), abs=1e-12)
-    for name, p in net.named_parameters():
-        assert np.allclose(params.bind(grad)[name], p.grad.numpy(), atol=1e-12), name
+    for r, net in enumerate(nets):
+        logits = net(models.pad_one_hot([sequence.inputs], symbols))[0][0]
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(sequence.labels))
+        loss.backward()
+        assert nll[r] == pytest.approx(loss.item(), abs=1e-12)
+        for name, p in net.named_parameters():
+            assert np.allclose(params.bind(grad)[name][r], p.grad.numpy(), atol=1e-12), name
+
+
+def test_block_diagonal_keeps_restarts_apart():
+    blocks = np.arange(8.0).reshape(2, 2, 2) + 1
+    matrix = bptt.block_diagonal(blocks)
+    assert matrix.tolist() == [[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 5, 6], [0, 0, 7, 8]]
 
 
 def test_reverse_linear_recurrence_matches_the_step_by_step_loop():
@@ -194,7 +214,7 @@ def test_optimisers_step_like_torch(name, torch_class, lr):
 # --- training ---------------------------------------------------------------------------------
 
 def spec(**changes) -> RunSpec:
-    base = RunSpec("srn_anb2n", "srn", 2, "anb2n", "sgd", 0.005, 60, 0.05, stream=0)
+    base = RunSpec("srn_anb2n", "srn", 2, "anb2n", "sgd", 0.005, 60, 0.05, stream=0, restarts=1)
     return dataclasses.replace(base, **changes)
 
 
@@ -204,29 +224,60 @@ def quiet_progress(total=None, desc=""):
 
 
 def test_training_is_deterministic_for_a_fixed_seed():
-    first = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 7, quiet_progress)
-    again = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 7, quiet_progress)
-    assert first.history == again.history
-    assert all(np.array_equal(a, b) for a, b in zip(models.to_numpy(first.model).values(),
-                                                     models.to_numpy(again.model).values()))
-    other = train(spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3),
-                  SCHEDULE, 8, quiet_progress)
-    assert other.history != first.history
+    lstm = spec(model="lstm", hidden=3, language="anb2nc3n", optimizer="adam", lr=1e-3)
+    first = train(lstm, SCHEDULE, 7, quiet_progress)
+    again = train(lstm, SCHEDULE, 7, quiet_progress)
+    assert first.histories == again.histories
+    assert all(np.array_equal(a, b) for m1, m2 in zip(first.models, again.models)
+               for a, b in zip(models.to_numpy(m1).values(), models.to_numpy(m2).values()))
+    other = train(lstm, SCHEDULE, 8, quiet_progress)
+    assert other.histories != first.histories
+
+
+def test_restarts_start_from_different_weights_and_end_apart():
+    trained = train(spec(restarts=3), SCHEDULE, 0, quiet_progress)
+    assert len(set(trained.init_seeds)) == 3
+    finals = [h["loss"][-1] for h in trained.histories]
+    assert len(set(finals)) == 3
+
+
+def test_a_restart_trained_in_a_batch_matches_it_trained_alone():
+    batch = train(spec(restarts=3), SCHEDULE, 0, quiet_progress)
+    alone = train(spec(restarts=1), SCHEDULE, 0, quiet_progress)
+    assert batch.init_seeds[0] == alone.init_seeds[0]
+    assert np.allclose(batch.histories[0]["loss"], alone.histories[0]["loss"], rtol=1e-9)
+    for a, b in zip(models.to_numpy(batch.models[0]).values(),
+                    models.to_numpy(alone.models[0]).values()):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-15)
 
 
 def test_training_records_the_loss_every_eval_every_epochs():
-    history = train(spec(), SCHEDULE, 0, quiet_progress).history
+    history = train(spec(), SCHEDULE, 0, quiet_progress).histories[0]
     assert history["epoch"] == [20, 40, 60]
     assert len(history["loss"]) == len(history["nll"]) == 3
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
 def test_a_diverging_run_names_the_model_epoch_and_settings():
-    with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ \(SRN\(2\) "
-                                               r"on anb2n, sgd lr 1e\+300"):
+    with pytest.raises(TrainingDiverged, match=r"srn_anb2n: loss .* at epoch \d+ in restart 0 "
+                                               r"\(SRN\(2\) on anb2n, sgd lr 1e\+300"):
         train(spec(lr=1e300), SCHEDULE, 0, quiet_progress)
+
+
+def test_the_loss_record_averages_each_restarts_error_over_every_position_of_the_batch():
+    # restart 0 predicts (0.5, 0.5) everywhere, restart 1 (0.8, 0.2): V = 0, only c differs
+    kernel = bptt.SRNKernel(2, 2)
+    params = bptt.FlatParams(kernel.shapes(), restarts=2)
+    params.views["c"][1] = [math.log(4.0), 0.0]
+    batch = from_block_ns("anb2n", [[1, 2], [3, 1]])    # inputs ABB AABBBB A / AAABBBBBB ABB A
+    inputs = np.concatenate([batch[i].inputs for i in range(len(batch))])
+    labels = np.concatenate([batch[i].labels for i in range(len(batch))])
+    after_a, last_b = inputs == A, (inputs == B) & (labels == A)
+    # mean over positions and the two symbols of (predicted - target)^2
+    uniform = np.where(after_a, 0.09, 0.25)
+    skewed = np.where(after_a, 0.0, np.where(last_b, 0.04, 0.64))
+    losses = evaluation_losses(kernel, params.views, batch)
+    assert losses == pytest.approx([uniform.mean(), skewed.mean()], abs=1e-12)
 
 
 def test_first_epoch_below_is_where_the_loss_stays_under_the_threshold():
@@ -259,25 +310,84 @@ def test_scores_by_n_split_the_counts_between_blocks():
     assert rows[2]["accuracy"] is None and rows[2]["loss"] is None
 
 
-def test_fsm_extraction_recovers_a_machine_built_by_hand():
-    # a 3-state machine: start s0; A: s0->s1, s1->s1; B: s1->s2, s2->s2; states jittered
-    corners = np.array([[0.0, 0.0], [0.8, 0.8], [-0.8, 0.6]])
+def counting_net_states(ns):
+    """Hand-made hidden states and predictions of a net that counts on anb2n with n <= 2:
+    one jittered corner per block position, the states after B's at separate corners for each
+    n, so that minimisation has equivalent clusters to merge (1 and 0 B's owed)."""
+    sequences = [from_block_ns("anb2n", [row])[0] for row in ns]
+    corner_of = {}
     rng = np.random.default_rng(0)
-    sequences, hidden = [], []
-    for n in (1, 2, 3):
-        sequence = from_block_ns("anb2n", [[n]])[0]
-        sequence = Sequence(*(f[:-1] for f in (sequence.inputs, sequence.labels, sequence.targets,
-                                               sequence.states, sequence.block_n)))  # drop last B
-        path = [0] + [1 if x == A else 2 for x in sequence.inputs]
-        sequences.append(sequence)
-        hidden.append(corners[path] + rng.normal(scale=0.01, size=(len(path), 2)))
-    fsm = analysis.extract_fsm(hidden, sequences, radius=0.1, max_clusters=10)
-    assert [c["id"] for c in fsm["clusters"]] == [0, 1, 2]
-    assert np.allclose([c["centre"] for c in fsm["clusters"]], corners, atol=0.02)
-    moves = {(t["from"], t["symbol"], t["to"]) for t in fsm["transitions"]}
-    assert moves == {(0, "A", 1), (1, "A", 1), (1, "B", 2), (2, "B", 2)}
-    assert fsm["determinism"] == 1.0 and fsm["clusters"][0]["start"]
-    assert sum(t["count"] for t in fsm["transitions"]) == sum(len(s.inputs) for s in sequences)
+    hidden, probs = [], []
+    for sequence in sequences:
+        where = [tuple(p) for p in analysis.block_positions(sequence)]
+        keys = [w + ((n,) if w[0] == 1 else ())
+                for w, n in zip(where, np.r_[0, sequence.block_n])]
+        for key in keys:
+            corner_of.setdefault(key, len(corner_of))
+        angle = np.array([corner_of[k] for k in keys]) * 2 * np.pi / 9
+        hidden.append(0.8 * np.c_[np.cos(angle), np.sin(angle)]
+                      + rng.normal(scale=0.005, size=(len(keys), 2)))
+        predicts_b = [(after == 1 and owed > 0) or (after == 0 and owed == 2)
+                      for after, owed in where[1:]]
+        probs.append(np.where(np.array(predicts_b)[:, None], [0.1, 0.9], [0.9, 0.1]))
+    return hidden, probs, sequences
+
+
+def test_fsm_extraction_minimises_a_counting_net_to_its_block_positions():
+    hidden, probs, sequences = counting_net_states([[1, 2], [2, 1], [2, 2], [1, 1]])
+    fsm = analysis.extract_fsm(hidden, probs, sequences, radius=0.1, max_clusters=20)
+    assert fsm["fine_clusters"] == 9 and fsm["determinism"] == 1.0
+    # start; after 1 and 2 A's; 3, 2, 1 and 0 B's owed (1 and 0 reached from both n merged)
+    assert len(fsm["states"]) == 7 and fsm["position_agreement"] == 1.0
+    assert sorted(s["fine_clusters"] for s in fsm["states"]) == [1, 1, 1, 1, 1, 2, 2]
+    assert fsm["states"][0]["start"] and fsm["states"][0]["output"] is None
+    assert len({(t["from"], t["symbol"]) for t in fsm["transitions"]}) == len(fsm["transitions"])
+    assert sum(t["count"] for t in fsm["transitions"]) == fsm["moves"]
+
+
+def test_the_extracted_machine_predicts_what_the_net_predicts():
+    hidden, probs, sequences = counting_net_states([[1, 2], [2, 1], [2, 2], [1, 1]])
+    fsm = analysis.extract_fsm(hidden, probs, sequences, radius=0.1, max_clusters=20)
+    fresh = [from_block_ns("anb2n", [[2, 2, 1, 1, 2]])[0]]
+    _, fresh_probs, _ = counting_net_states([[2, 2, 1, 1, 2]])
+    scores = analysis.predictor_scores(analysis.run_machine(fsm, fresh), fresh_probs[0],
+                                       Sequence.pool(fresh))
+    assert scores["accuracy"] == 1.0 and scores["agreement_all"]["accuracy"] == 1.0
+
+
+def test_the_machine_as_a_predictor_follows_a_hand_built_machine():
+    # start -A-> 1 (predicts B) -B-> 2 (predicts B) -B-> 3 (predicts A) -A-> 1; no B from 0
+    fsm = {"states": [{"output": None}, {"output": "B"}, {"output": "B"}, {"output": "A"}],
+           "transitions": [{"from": 0, "symbol": "A", "to": 1}, {"from": 1, "symbol": "B", "to": 2},
+                           {"from": 2, "symbol": "B", "to": 3}, {"from": 3, "symbol": "A", "to": 1}]}
+    sequence = from_block_ns("anb2n", [[1, 1]])[0]                 # inputs A B B A B B
+    assert analysis.run_machine(fsm, [sequence]).tolist() == [B, B, A, B, B, A]
+    sequence = from_block_ns("anb2n", [[2]])[0]                    # A A: no such transition
+    assert analysis.run_machine(fsm, [sequence]).tolist() == [B, -1, -1, -1, -1, -1]
+    probs = np.tile([0.0, 1.0], (6, 1))                            # a net always predicting B
+    scores = analysis.predictor_scores(np.array([B, -1, -1, -1, -1, -1]), probs, sequence)
+    assert (scores["correct"], scores["total"]) == (0, 4)          # after each B
+    assert (scores["agreement"]["correct"], scores["agreement_all"]["correct"]) == (0, 1)
+
+
+def test_minimise_merges_states_that_predict_and_move_alike_and_only_those():
+    # 1 and 2 both predict B and go to 3 on B; 4 predicts B but goes to 0 on B
+    table = np.array([[1, -1], [-1, 3], [-1, 3], [0, -1], [-1, 0]])
+    outputs = np.array([-1, B, B, A, B])
+    assert analysis.minimise(table, outputs).tolist() == [0, 1, 1, 2, 3]
+    outputs[2] = A                                                 # now 2 predicts otherwise
+    assert analysis.minimise(table, outputs).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_successor_table_keeps_the_commonest_successor_and_marks_unseen_moves():
+    moves = np.array([[0, A, 1], [0, A, 2], [0, A, 2], [1, B, 0]])
+    assert analysis.successor_table(moves, 3, 2).tolist() == [[2, -1], [-1, 0], [-1, -1]]
+
+
+def test_block_positions_count_as_read_and_bs_owed():
+    sequence = from_block_ns("anb2n", [[2, 1]])[0]                 # A A B B B B A B B
+    assert analysis.block_positions(sequence).tolist() == [
+        [-1, 0], [0, 1], [0, 2], [1, 3], [1, 2], [1, 1], [1, 0], [0, 1], [1, 1], [1, 0]]
 
 
 def test_clustering_grows_k_until_every_point_is_within_the_radius():
@@ -297,30 +407,116 @@ def test_p_b_after_each_a_reads_the_first_block():
 # --- config and the section end to end --------------------------------------------------------
 
 @pytest.mark.parametrize("changes", [{"max_n": 0}, {"srn_epochs": 1500}, {"srn_lr": -1.0},
-                                     {"threshold_anb2n": 1.5}, {"srn_hidden": 1}])
+                                     {"threshold_anb2n": 1.5}, {"srn_hidden": 1},
+                                     {"srn_restarts": 0}, {"lstm_restarts": 0},
+                                     {"history_sequences": 0}])
 def test_config_rejects_out_of_range_values(changes):
     with pytest.raises(ValueError):
         dynamics.Config(**changes)
 
 
-def test_quick_run_end_to_end_satisfies_its_invariants(tmp_path):
-    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The quick profile's results and figure folder, run once for the tests below."""
+    folder = tmp_path_factory.mktemp("dynamics")
+    return dynamics.run(dynamics.Config(**dynamics.QUICK), Context(folder, show_progress=False)), folder
+
+
+def tampered(data: dict, change) -> list[str]:
+    """The invariants' complaints about a copy of ``data`` after ``change(copy)``."""
+    copy = json.loads(json.dumps(data))
+    change(copy)
+    return dynamics.invariants(copy)
+
+
+def test_quick_run_end_to_end_satisfies_its_invariants(quick):
+    data, folder = quick
     assert dynamics.invariants(data) == []
     assert set(data["runs"]) == {"srn_anb2n", "srn_anb2n_claim", "lstm_anb2nc3n", "srn_anb2nc3n"}
-    assert all((tmp_path / name).is_file() for name in data["figures"].values())
-    data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
-    data["fsm"]["transitions"][0]["count"] += 1
-    assert len(dynamics.invariants(data)) == 3   # accuracy, by-n sum, transition count
+    assert [len(r["restarts"]) for r in data["runs"].values()] == [3, 3, 2, 3]
+    assert all((folder / name).is_file() for name in data["figures"].values())
 
 
-def test_invariants_catch_a_history_that_does_not_end_at_the_final_loss_or_a_wrong_first_epoch(tmp_path):
-    import copy
+@pytest.mark.parametrize("change, complaint", [
+    (lambda fsm: fsm["transitions"].append({**fsm["transitions"][0], "count": 0}), "not deterministic"),
+    (lambda fsm: fsm["predictor"].update(total=fsm["predictor"]["total"] + 1), "evaluation positions"),
+    (lambda fsm: fsm["states"][0].update(visits=fsm["states"][0]["visits"] + 1), "visits"),
+    (lambda fsm: fsm["states"][0].update(start=False), "start"),
+])
+def test_invariants_catch_an_inconsistent_machine(quick, change, complaint):
+    problems = tampered(quick[0], lambda data: change(data["fsm"]))
+    assert any(complaint in p for p in problems), problems
 
-    data = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
-    ending = copy.deepcopy(data)
-    ending["runs"]["lstm_anb2nc3n"]["final_loss"] += 0.5
-    assert any("final_loss" in p for p in dynamics.invariants(ending))
-    first = copy.deepcopy(data)
-    run = first["runs"]["srn_anb2n"]
-    run["first_epoch_below"] = run["history"]["epoch"][0] if run["first_epoch_below"] is None else None
-    assert any("first_epoch_below" in p for p in dynamics.invariants(first))
+
+def render_section(data: dict, folder, tmp_path):
+    """The dynamics template alone, rendered from ``data`` as the build would."""
+    (tmp_path / "report.qmd.j2").write_text('{% include "dynamics.qmd.j2" %}')
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    (tmp_path / "dynamics.qmd.j2").write_text((ROOT / "templates" / "dynamics.qmd.j2").read_text())
+    config = dataclasses.asdict(dynamics.Config(**dynamics.QUICK))
+    record = Record("dynamics", 0, "fp", {}, data, {"profile_config": config}, folder)
+    return Renderer(tmp_path, tmp_path).render([SectionView("dynamics", "dynamics.qmd.j2",
+                                                            [record])], {}).text
+
+
+def test_the_learnt_sentence_is_a_claim_that_fails_when_the_data_changes(quick, tmp_path):
+    data, folder = quick
+    assert "of the 3 restarts learnt" in re.sub(r"\[([^\]]*)\]\{[^}]*\}", r"\1",
+                                                render_section(data, folder, tmp_path))
+    changed = json.loads(json.dumps(data))
+    changed["runs"]["srn_anb2n"]["restarts"][0]["final_loss"] = 0.001   # now below 0.05
+    with pytest.raises(ClaimError, match="learnt count"):
+        render_section(changed, folder, tmp_path)
+
+
+def without_timings(data: dict) -> dict:
+    """``data`` without the wall-clock seconds of each run, the one thing allowed to differ."""
+    copy = json.loads(json.dumps(data))
+    for run in copy["runs"].values():
+        run.pop("seconds")
+    return copy
+
+
+def test_the_section_gives_identical_records_for_a_fixed_seed(quick, tmp_path):
+    again = dynamics.run(dynamics.Config(**dynamics.QUICK), Context(tmp_path, show_progress=False))
+    assert without_timings(again) == without_timings(quick[0])
+
+
+def test_invariants_catch_wrong_accuracy_counts(quick):
+    def change(data):
+        data["runs"]["srn_anb2n"]["evaluation"]["correct"] -= 1
+    assert len(tampered(quick[0], change)) == 2   # accuracy, by-n sum
+
+
+def _restart(data, run="srn_anb2n", index=0):
+    return data["runs"][run]["restarts"][index]
+
+
+@pytest.mark.parametrize("change, complaint", [
+    (lambda d: _restart(d).update(final_loss=_restart(d)["final_loss"] + 0.5), "final_loss"),
+    (lambda d: _restart(d, "lstm_anb2nc3n", 1)["history"]["loss"].pop(), "history"),
+    (lambda d: _restart(d).update(first_epoch_below=_restart(d)["history"]["epoch"][0]
+                                  if _restart(d)["first_epoch_below"] is None else None),
+     "first_epoch_below"),
+    (lambda d: _restart(d).update(learnt=not _restart(d)["learnt"]), "learnt"),
+    (lambda d: d["runs"]["srn_anb2n"].update(learnt=d["runs"]["srn_anb2n"]["learnt"] + 1),
+     "number of restarts that learnt"),
+    (lambda d: d["runs"]["srn_anb2n"].update(final_loss=d["runs"]["srn_anb2n"]["final_loss"] * 2),
+     "not the best restart's"),
+])
+def test_invariants_catch_inconsistent_restarts(quick, change, complaint):
+    problems = tampered(quick[0], change)
+    assert problems and all(complaint in p for p in problems), problems
+
+
+def test_invariants_catch_a_best_restart_that_is_not_the_lowest(quick):
+    def change(data):
+        run = data["runs"]["srn_anb2n"]
+        run["best"] = max(range(len(run["restarts"])), key=lambda r: run["restarts"][r]["final_loss"])
+        run["final_loss"] = run["restarts"][run["best"]]["final_loss"]
+    assert any("lowest final loss" in p for p in tampered(quick[0], change))
+
+
+def test_best_restart_is_the_lowest_final_loss():
+    assert analysis.best_restart([0.09, 0.02, 0.05, 0.02]) == 1
+    assert analysis.best_restart([0.01]) == 0

@@ -23,6 +23,11 @@ def first_epoch_below(epochs: list[int], losses: list[float], threshold: float) 
     return since
 
 
+def best_restart(final_losses: list[float]) -> int:
+    """The restart with the lowest final loss (the first of equals)."""
+    return int(np.argmin(final_losses))
+
+
 def prediction_counts(probs: np.ndarray, positions: Sequence) -> tuple[int, int]:
     """(correct, total) over the positions whose next symbol is certain; correct = argmax hits."""
     certain = deterministic(positions.inputs)                       # (T,)
@@ -94,22 +99,164 @@ def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.linalg.norm(points[:, None] - centres[None], axis=2).argmin(1)   # (N,)
 
 
-def extract_fsm(hidden_list: list[np.ndarray], sequences: list[Sequence], radius: float,
-                max_clusters: int) -> dict:
-    """Cluster the visited states and count the transitions between clusters by input symbol.
+def extract_fsm(hidden_list: list[np.ndarray], probs_list: list[np.ndarray],
+                sequences: list[Sequence], radius: float, max_clusters: int) -> dict:
+    """The finite-state machine of a trained SRN: quantise its visited states finely, then
+    minimise the machine they define.
 
-    ``hidden_list[i]`` is (T_i + 1, H): the initial state, then the state after each input.
-    Returns ``clusters`` (id, centre, size, start, state = commonest block position, -1 for
-    the initial state) and ``transitions`` (from, symbol, to, count), plus ``determinism``:
-    the share of transitions that go where the commonest successor of (from, symbol) goes.
+    ``hidden_list[i]`` is (T_i + 1, H): the initial state, then the state after each input;
+    ``probs_list[i]`` (T_i, K) the predictions made in those states. A net that counts moves
+    along analog trajectories, so balls of any fixed radius cut them arbitrarily; instead the
+    states are quantised finely (greedy k-centre, then Lloyd steps) and the resulting Moore
+    machine is minimised (Moore's partition refinement, as in DFA extraction from recurrent
+    nets, Omlin and Giles): clusters merge when they predict the same symbol (the net's
+    commonest argmax there) and move to equivalent clusters on every symbol. A symbol never
+    seen leaving a cluster counts as a distinct "undefined" successor, so merging is cautious.
+
+    Returns ``states`` (id, output symbol, centre, visits, the fine clusters merged, the block
+    position most of its visits have, and that share), the machine's ``transitions`` (from,
+    symbol, to, count of observed moves that follow it), the quantisation's size and
+    ``determinism`` (share of observed moves that go where their cluster and symbol's
+    commonest successor goes), and ``position_agreement``: the share of visits whose state's
+    commonest block position is their own.
     """
     points = np.concatenate(hidden_list)                            # (N, H)
-    centres, labels = cluster(points, radius, max_clusters)
-    positions = np.concatenate([np.r_[-1, s.states] for s in sequences])  # (N,)
-    moves = _moves(labels, hidden_list, sequences)                 # (M, 3) from, symbol, to
-    return {"radius": radius, "sequences": len(sequences),
-            "clusters": _cluster_rows(centres, labels, positions),
-            "transitions": _transition_rows(moves), "determinism": _determinism(moves)}
+    _, fine = cluster(points, radius, max_clusters)                 # (N,) cluster 0 = start
+    moves = _moves(fine, hidden_list, sequences)                    # (M, 3) from, symbol, to
+    predictions = np.concatenate([np.r_[-1, p.argmax(1)] for p in probs_list])  # -1: none yet
+    table = successor_table(moves, fine.max() + 1, probs_list[0].shape[1])
+    outputs = _commonest(fine, predictions, fine.max() + 1)
+    merged = minimise(table, outputs)                               # fine cluster -> state
+    states = merged[fine]                                           # (N,)
+    visits = np.c_[merged[moves[:, 0]], moves[:, 1], merged[moves[:, 2]]]   # (M, 3) in states
+    positions = np.concatenate([block_positions(s) for s in sequences])   # (N, 2)
+    machine = _machine_table(table, merged)                         # (states, K)
+    return {"radius": radius, "sequences": len(sequences), "fine_clusters": int(fine.max() + 1),
+            "determinism": _determinism(moves), "moves": len(moves),
+            "states": _state_rows(points, states, merged, outputs, positions),
+            "transitions": _machine_transitions(machine, visits),
+            "position_agreement": _position_agreement(states, positions)}
+
+
+def successor_table(moves: np.ndarray, states: int, symbols: int) -> np.ndarray:
+    """(states, symbols): the commonest successor of each state on each symbol, -1 if unseen.
+
+    Ties go to the higher successor id, so the table is a function of the counts alone.
+    """
+    table = np.full((states, symbols), -1)
+    triples, counts = np.unique(moves, axis=0, return_counts=True)
+    for a, x, b in triples[np.argsort(counts, kind="stable")]:      # commonest written last
+        table[a, x] = b
+    return table
+
+
+def minimise(table: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Moore's algorithm: the coarsest partition of states, refining "same output", in which
+    states of a block move to the same block on every symbol (-1, unseen, is its own value).
+
+    Returns each state's block, numbered by first appearance, so state 0 stays in block 0.
+    """
+    blocks = _first_appearance(outputs)
+    while True:
+        successors = np.where(table >= 0, blocks[np.maximum(table, 0)], -1)    # (S, K)
+        refined = _first_appearance(np.column_stack([blocks, successors]))
+        if refined.max() == blocks.max():                           # no block split: stable
+            return refined
+        blocks = refined
+
+
+def run_machine(fsm: dict, sequences: list[Sequence]) -> np.ndarray:
+    """The machine of ``extract_fsm`` as a predictor, read from its states and transitions:
+    from state 0, follow each input and predict the output of the state reached; -1 where the
+    state has no output or once an input leaves the machine (a transition never seen)."""
+    step = {(t["from"], SYMBOLS.index(t["symbol"])): t["to"] for t in fsm["transitions"]}
+    outputs = [-1 if s["output"] is None else SYMBOLS.index(s["output"]) for s in fsm["states"]]
+    predictions = []
+    for sequence in sequences:
+        state = 0
+        for x in sequence.inputs.tolist():
+            state = step.get((state, x), -1)
+            predictions.append(outputs[state] if state >= 0 else -1)
+    return np.array(predictions, dtype=int)
+
+
+def predictor_scores(machine: np.ndarray, probs: np.ndarray, positions: Sequence) -> dict:
+    """How the machine's predictions (N,) fare on deterministic positions: right (against the
+    actual next symbol) and agreeing with the network's own argmax (probs (N, K))."""
+    certain = deterministic(positions.inputs)
+    agree = machine == probs.argmax(1)
+    right = machine == positions.labels
+    return {**accuracy_record(int(right[certain].sum()), int(certain.sum())),
+            "agreement": accuracy_record(int(agree[certain].sum()), int(certain.sum())),
+            "agreement_all": accuracy_record(int(agree.sum()), len(agree))}
+
+
+def block_positions(sequence: Sequence) -> np.ndarray:
+    """(T + 1, 2) where each state of an anb2n sequence stands in its block: (0, k) after the
+    k-th A, (1, m) after a B with m B's still owed; (-1, 0) for the initial state."""
+    after_a = sequence.inputs == 0
+    owed = 2 * sequence.block_n - (sequence.states - sequence.block_n + 1)   # valid after a B
+    steps = np.where(after_a[:, None], np.c_[np.zeros_like(owed), sequence.states + 1],
+                     np.c_[np.ones_like(owed), owed])
+    return np.r_[[[-1, 0]], steps]
+
+
+def _machine_table(table: np.ndarray, merged: np.ndarray) -> np.ndarray:
+    """(states, K) next machine state or -1, read from any one fine cluster of each state
+    (after minimisation they all agree)."""
+    first = [np.flatnonzero(merged == m)[0] for m in range(merged.max() + 1)]
+    rows = table[first]
+    return np.where(rows >= 0, merged[np.maximum(rows, 0)], -1)
+
+
+def _first_appearance(rows: np.ndarray) -> np.ndarray:
+    """Ids for the distinct values (rows) of ``rows``, numbered by first appearance."""
+    _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inverse.ravel()]
+
+
+def _commonest(groups: np.ndarray, values: np.ndarray, count: int) -> np.ndarray:
+    """Per group, the commonest value >= 0 among its members; -1 if it has none."""
+    out = np.full(count, -1)
+    for g in range(count):
+        members = values[(groups == g) & (values >= 0)]
+        if len(members):
+            out[g] = np.bincount(members).argmax()
+    return out
+
+
+def _state_rows(points, states, merged, outputs, positions) -> list[dict]:
+    rows = []
+    for m in range(merged.max() + 1):
+        output = outputs[np.flatnonzero(merged == m)[0]]            # shared by its clusters
+        members = states == m
+        values, counts = np.unique(positions[members], axis=0, return_counts=True)
+        after, count = values[counts.argmax()]
+        rows.append({"id": m, "output": SYMBOLS[output] if output >= 0 else None,
+                     "centre": [float(x) for x in points[members].mean(0)],
+                     "visits": int(members.sum()), "fine_clusters": int((merged == m).sum()),
+                     "start": m == 0, "after": ["start", "A", "B"][after + 1],
+                     "count": int(count), "position_share": float(counts.max() / members.sum())})
+    return rows
+
+
+def _machine_transitions(machine: np.ndarray, visits: np.ndarray) -> list[dict]:
+    """The machine's transitions, each with the number of observed moves that follow it."""
+    rows = []
+    for a, x in np.argwhere(machine >= 0):
+        follows = (visits[:, 0] == a) & (visits[:, 1] == x) & (visits[:, 2] == machine[a, x])
+        rows.append({"from": int(a), "symbol": SYMBOLS[x], "to": int(machine[a, x]),
+                     "count": int(follows.sum())})
+    return rows
+
+
+def _position_agreement(states: np.ndarray, positions: np.ndarray) -> float:
+    """Share of visits whose state's commonest block position is their own."""
+    agree = 0
+    for m in range(states.max() + 1):
+        _, counts = np.unique(positions[states == m], axis=0, return_counts=True)
+        agree += counts.max()
+    return float(agree / len(states))
 
 
 def _moves(labels, hidden_list, sequences) -> np.ndarray:
@@ -117,21 +264,6 @@ def _moves(labels, hidden_list, sequences) -> np.ndarray:
     return np.concatenate([np.stack([labels[a:a + len(s.inputs)], s.inputs,
                                      labels[a + 1:a + 1 + len(s.inputs)]], 1)
                            for a, s in zip(starts, sequences)])
-
-
-def _cluster_rows(centres, labels, positions) -> list[dict]:
-    rows = []
-    for k, centre in enumerate(centres):
-        values, counts = np.unique(positions[labels == k], return_counts=True)
-        rows.append({"id": k, "centre": [float(x) for x in centre], "size": int(counts.sum()),
-                     "start": bool(labels[0] == k), "state": int(values[counts.argmax()])})
-    return rows
-
-
-def _transition_rows(moves: np.ndarray) -> list[dict]:
-    triples, counts = np.unique(moves, axis=0, return_counts=True)
-    return [{"from": int(a), "symbol": SYMBOLS[b], "to": int(c), "count": int(n)}
-            for (a, b, c), n in zip(triples, counts)]
 
 
 def _determinism(moves: np.ndarray) -> float:

@@ -1,14 +1,21 @@
-"""Loss and gradient of one short sequence by backpropagation through time, in NumPy.
+"""Loss and gradient of one short sequence by backpropagation through time, in NumPy, for
+several independent restarts of the same net at once.
 
 Why not autograd: with 2 to 4 hidden units a time step is a few dozen flops, so PyTorch's
 per-op dispatch and autograd graph dominate (about 2.4 ms per SRN(2) sequence of ~38 steps,
 so 500,000 training sequences would take over 20 minutes). Here a step costs a few NumPy
 calls on tiny arrays. Only the recurrences loop over time; the input projection, the output
-layer and the weight gradients are single matrix products over the whole sequence.
+layer and the weight gradients are single products over the whole sequence.
 ``tests/test_dynamics.py`` checks these gradients against autograd on ``models.SRN``/``LSTM``.
 
+Restarts: every parameter carries a leading axis of R restarts, and all R read the same
+sequence. Each step is overhead-bound, so the R recurrences run as one: their hidden states
+are laid end to end in one vector of R*H numbers and the recurrent weights form one
+block-diagonal matrix, so a step of R restarts costs about the NumPy calls of one. The
+restarts never mix: the blocks off the diagonal are zero.
+
 Parameters live in one flat vector (``FlatParams``) so that an optimiser step is a handful
-of NumPy calls, whatever the number of tensors.
+of NumPy calls, whatever the number of tensors and restarts.
 """
 from __future__ import annotations
 
@@ -28,11 +35,12 @@ def lstm_shapes(hidden: int, symbols: int) -> dict[str, tuple[int, ...]]:
 
 
 class FlatParams:
-    """Named views into one float64 vector: ``p.vector`` for the optimiser, ``p.views[name]``."""
+    """Named views into one float64 vector: ``p.vector`` for the optimiser, ``p.views[name]``
+    of shape (restarts, *shape)."""
 
-    def __init__(self, shapes: dict[str, tuple[int, ...]]):
-        self.shapes = shapes
-        self.size = sum(int(np.prod(shape)) for shape in shapes.values())
+    def __init__(self, shapes: dict[str, tuple[int, ...]], restarts: int):
+        self.shapes = {name: (restarts, *shape) for name, shape in shapes.items()}
+        self.size = sum(int(np.prod(shape)) for shape in self.shapes.values())
         self.vector = np.zeros(self.size)
         self.views = self.bind(self.vector)
 
@@ -46,38 +54,77 @@ class FlatParams:
         return views
 
 
-def output_layer(V, c, hidden, labels, grads) -> tuple[float, np.ndarray]:
-    """Mean NLL of ``labels`` under softmax(V h + c); fills grads V, c; returns dLoss/dh (T, H).
+def block_diagonal(blocks: np.ndarray) -> np.ndarray:
+    """(R, m, n) blocks -> (R*m, R*n) matrix with block r on the diagonal, zeros elsewhere."""
+    R, m, n = blocks.shape
+    matrix = np.zeros((R, m, R, n))
+    matrix[np.arange(R), :, np.arange(R), :] = blocks
+    return matrix.reshape(R * m, R * n)
+
+
+def per_restart(rows: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """(T, R, m) @ (R, m, n) -> (T, R, n): each restart's rows times its own matrix.
+
+    Batched ``@`` rather than ``einsum``, which is several times slower at these sizes.
+    """
+    return (rows.transpose(1, 0, 2) @ matrices).transpose(1, 0, 2)
+
+
+def over_time(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """(T, R, m), (T, R, n) -> (R, m, n): the sum over time of each restart's outer products."""
+    return left.transpose(1, 2, 0) @ right.transpose(1, 0, 2)
+
+
+def input_part(W: np.ndarray, b: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """(T, R, rows): W x_t + b for one-hot inputs (T,), i.e. W's column of each symbol."""
+    return W[:, :, inputs].transpose(2, 0, 1) + b
+
+
+def output_layer(V, c, hidden, labels, grads) -> tuple[np.ndarray, np.ndarray]:
+    """Mean NLL of ``labels`` (T,) under softmax(V h + c), per restart (R,); fills grads V, c;
+    returns dLoss/dh (T, R, H) for hidden (T, R, H), the loss being the restarts' sum.
 
     No max-subtraction: |h| <= 1, so logits overflow only if |V| + |c| > 700, and a run
-    that far gone is stopped by the training loop's NaN check anyway. Sums are matrix
-    products because NumPy's reduction methods cost more than the arithmetic here.
+    that far gone is stopped by the training loop's NaN check anyway.
     """
-    T, K = len(labels), len(c)
-    logits = hidden @ V.T + c                                 # (T, K)
+    T, K = len(labels), c.shape[-1]
+    logits = per_restart(hidden, V.transpose(0, 2, 1)) + c    # (T, R, K)
     exp = np.exp(logits)
-    total = exp @ np.ones(K)                                  # (T,)
+    total = exp.sum(2)                                        # (T, R)
     target = np.eye(K)[labels]                                # (T, K) one-hot labels
-    nll = (np.log(total) @ np.ones(T) - np.vdot(logits, target)) / T
-    d_logits = exp / total[:, None]                           # softmax minus one-hot, / T
-    d_logits -= target
+    nll = (np.log(total).sum(0) - (logits * target[:, None]).sum((0, 2))) / T
+    d_logits = exp / total[:, :, None]                        # softmax minus one-hot, / T
+    d_logits -= target[:, None]
     d_logits *= 1.0 / T
-    grads["V"][...] = d_logits.T @ hidden
-    grads["c"][...] = np.ones(T) @ d_logits
-    return float(nll), d_logits @ V
+    grads["V"][...] = over_time(d_logits, hidden)
+    grads["c"][...] = d_logits.sum(0)
+    return nll, per_restart(d_logits, V)
+
+
+def input_grads(grads, d_pre, inputs, previous, symbols: int) -> None:
+    """Gradients of W, U and b from dLoss/d(pre-activation) d_pre (T, R, rows)."""
+    grads["W"][...] = d_pre.transpose(1, 2, 0) @ np.eye(symbols)[inputs]
+    grads["U"][...] = over_time(d_pre, previous)
+    grads["b"][...] = d_pre.sum(0)
+
+
+def _gate_major(rows: np.ndarray) -> np.ndarray:
+    """(..., R, 4, H) restart-major gate values -> (..., 4*R*H) gate-major (i, f, g, o)."""
+    return np.swapaxes(rows, -3, -2).reshape(*rows.shape[:-3], -1)
 
 
 def reverse_linear_recurrence(jacobians: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """Solve x_t = inputs_t + jacobians_t x_{t+1} for t = T-1 .. 0, with x_T = 0.
 
     A Hillis-Steele scan: log2(T) rounds of batched products replace T Python steps.
-    jacobians (T, D, D), inputs (T, D) -> x (T, D).
+    jacobians (T, ..., D, D), inputs (T, ..., D) -> x (T, ..., D); the axes between T and D
+    (the restarts) are independent problems.
     """
     maps = jacobians[::-1].copy()                             # y_s = in_s + maps_s y_{s-1}
-    y = inputs[::-1].copy()                                   # (T, D)
+    y = inputs[::-1].copy()                                   # (T, ..., D)
     span = 1
     while span < len(y):
-        y[span:] += (maps[span:] @ y[:-span, :, None])[..., 0]
+        y[span:] += (maps[span:] @ y[:-span, ..., None])[..., 0]
         if 2 * span < len(y):
             maps[span:] = maps[span:] @ maps[:-span]
         span *= 2
@@ -85,10 +132,10 @@ def reverse_linear_recurrence(jacobians: np.ndarray, inputs: np.ndarray) -> np.n
 
 
 def softmax_rows(hidden, V, c) -> np.ndarray:
-    """(T, K) predicted next-symbol distributions for hidden states (T, H)."""
-    logits = hidden @ V.T + c
-    exp = np.exp(logits - logits.max(1, keepdims=True))
-    return exp / exp.sum(1, keepdims=True)
+    """(T, R, K) predicted next-symbol distributions for hidden states (T, R, H)."""
+    logits = per_restart(hidden, V.transpose(0, 2, 1)) + c
+    exp = np.exp(logits - logits.max(2, keepdims=True))
+    return exp / exp.sum(2, keepdims=True)
 
 
 class SRNKernel:
@@ -96,43 +143,41 @@ class SRNKernel:
 
     def __init__(self, hidden: int, symbols: int):
         self.hidden, self.symbols = hidden, symbols
-        self.eye = np.eye(symbols)
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return srn_shapes(self.hidden, self.symbols)
 
-    def hidden_states(self, p, onehot) -> np.ndarray:
-        """(T + 1, H): row 0 is the initial state, row t + 1 follows input t."""
-        pre = onehot @ p["W"].T + p["b"]                      # (T, H) input part of each step
-        hidden = np.empty((len(pre) + 1, self.hidden))
-        hidden[0] = np.tanh(p["h0_pre"])
-        U, dot, tanh, h = p["U"], np.dot, np.tanh, hidden[0]
-        for a, out in zip(pre, hidden[1:]):
+    def hidden_states(self, p, inputs) -> np.ndarray:
+        """(T + 1, R, H): row 0 is the initial state, row t + 1 follows input t."""
+        pre = input_part(p["W"], p["b"], inputs)              # (T, R, H)
+        T, R, H = pre.shape
+        hidden = np.empty((T + 1, R * H))                     # restarts laid end to end
+        hidden[0] = np.tanh(p["h0_pre"]).ravel()
+        U, dot, tanh, h = block_diagonal(p["U"]), np.dot, np.tanh, hidden[0]
+        for a, out in zip(pre.reshape(T, R * H), hidden[1:]):
             h = tanh(a + dot(U, h), out=out)
-        return hidden
+        return hidden.reshape(T + 1, R, H)
 
-    def loss_and_grad(self, p, grads, inputs, labels) -> float:
-        """Mean NLL of one sequence; writes every parameter's gradient into ``grads``."""
-        onehot = self.eye[inputs]                             # (T, K)
-        hidden = self.hidden_states(p, onehot)                # (T + 1, H)
+    def loss_and_grad(self, p, grads, inputs, labels) -> np.ndarray:
+        """Mean NLL of one sequence per restart (R,); writes every gradient into ``grads``."""
+        hidden = self.hidden_states(p, inputs)                # (T + 1, R, H)
         nll, d_out = output_layer(p["V"], p["c"], hidden[1:], labels, grads)
-        d_pre = self._backward(p["U"], hidden[1:], d_out)     # (T, H) dLoss / d(pre-tanh)
-        grads["W"][...] = d_pre.T @ onehot
-        grads["U"][...] = d_pre.T @ hidden[:-1]
-        grads["b"][...] = d_pre.sum(0)
-        grads["h0_pre"][...] = (p["U"].T @ d_pre[0]) * (1.0 - hidden[0] ** 2)
+        d_pre = self._backward(p["U"], hidden[1:], d_out)     # (T, R, H) dLoss / d(pre-tanh)
+        input_grads(grads, d_pre, inputs, hidden[:-1], self.symbols)
+        grads["h0_pre"][...] = ((d_pre[0][:, None] @ p["U"])[:, 0]
+                                * (1.0 - hidden[0] ** 2))
         return nll
 
     @staticmethod
     def _backward(U, hidden, d_out) -> np.ndarray:
         """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2, as one scan."""
-        slope = 1.0 - hidden ** 2                             # (T, H) tanh'
-        jacobians = slope[:, :, None] * U.T                   # (T, H, H) d_t / d_{t+1}
+        slope = 1.0 - hidden ** 2                             # (T, R, H) tanh'
+        jacobians = slope[..., None] * U.transpose(0, 2, 1)   # (T, R, H, H) d_t / d_{t+1}
         return reverse_linear_recurrence(jacobians, slope * d_out)
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
-        """Hidden states (T + 1, H) and predicted distributions (T, K) for one sequence."""
-        hidden = self.hidden_states(p, self.eye[inputs])
+        """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
+        hidden = self.hidden_states(p, inputs)
         return hidden, softmax_rows(hidden[1:], p["V"], p["c"])
 
 
@@ -144,7 +189,6 @@ class LSTMKernel:
 
     def __init__(self, hidden: int, symbols: int):
         self.hidden, self.symbols = hidden, symbols
-        self.eye = np.eye(symbols)
         half = np.full(hidden, 0.5)
         self.scale = np.concatenate([half, half, np.ones(hidden), half])      # (4H,)
         self.shift = np.concatenate([half, half, np.zeros(hidden), half])     # (4H,)
@@ -152,72 +196,81 @@ class LSTMKernel:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return lstm_shapes(self.hidden, self.symbols)
 
-    def states(self, p, onehot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hidden (T + 1, H) from h_0 = 0, cells (T + 1, H) from c_0 = 0, gates (T, 4H)."""
-        T, H = len(onehot), self.hidden
-        pre = (onehot @ p["W"].T + p["b"]) * self.scale       # (T, 4H), halved for i, f, o
-        U = p["U"] * self.scale[:, None]                      # (4H, H)
-        hidden, cells, gates = np.zeros((T + 1, H)), np.zeros((T + 1, H)), np.empty((T, 4 * H))
+    def states(self, p, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hidden (T + 1, R, H) from h_0 = 0, cells (T + 1, R, H) from c_0 = 0, gates (T, R, 4H).
+
+        Inside the loop each gate of all restarts is one contiguous run of R*H numbers
+        (gate-major order), so a step costs the same few NumPy calls as a single restart.
+        """
+        R, H = len(p["U"]), self.hidden
+        pre = input_part(p["W"], p["b"], inputs) * self.scale  # (T, R, 4H), halved for i, f, o
+        T = len(pre)
+        pre = _gate_major(pre.reshape(T, R, 4, H))                                # (T, 4RH)
+        U = block_diagonal(p["U"] * self.scale[:, None]).reshape(R, 4, H, R * H)
+        U = _gate_major(U.transpose(3, 0, 1, 2)).T                                # (4RH, RH)
+        hidden, cells = np.zeros((T + 1, R * H)), np.zeros((T + 1, R * H))
+        gates = np.empty((T, 4 * R * H))
         dot, tanh, multiply, add = np.dot, np.tanh, np.multiply, np.add
-        scale, shift = self.scale, self.shift
-        h, c = hidden[0], cells[0]
-        for a, gate, (i, f, g, o), h_out, c_out in zip(pre, gates, gates.reshape(T, 4, H),
+        scale, shift = (np.repeat(v.reshape(4, 1, H), R, 1).ravel()
+                        for v in (self.scale, self.shift))
+        each_gate = gates.reshape(T, 4, R * H).transpose(1, 0, 2)       # i, f, g, o: (T, RH)
+        c = cells[0]
+        for a, gate, i, f, g, o, h, h_out, c_out in zip(pre, gates, *each_gate, hidden,
                                                        hidden[1:], cells[1:]):
             tanh(a + dot(U, h), out=gate)                     # gate is a view of (i, f, g, o)
             multiply(gate, scale, out=gate)
             gate += shift
             c = add(f * c, i * g, out=c_out)
-            h = multiply(o, tanh(c), out=h_out)
-        return hidden, cells, gates
+            multiply(o, tanh(c), out=h_out)
+        restart_major = gates.reshape(T, 4, R, H).transpose(0, 2, 1, 3).reshape(T, R, 4 * H)
+        return hidden.reshape(T + 1, R, H), cells.reshape(T + 1, R, H), restart_major
 
-    def loss_and_grad(self, p, grads, inputs, labels) -> float:
-        """Mean NLL of one sequence; writes every parameter's gradient into ``grads``."""
-        onehot = self.eye[inputs]                             # (T, K)
-        hidden, cells, gates = self.states(p, onehot)
+    def loss_and_grad(self, p, grads, inputs, labels) -> np.ndarray:
+        """Mean NLL of one sequence per restart (R,); writes every gradient into ``grads``."""
+        hidden, cells, gates = self.states(p, inputs)
         nll, d_out = output_layer(p["V"], p["c"], hidden[1:], labels, grads)
-        d_gates = self._backward(p["U"], cells, gates, d_out)  # (T, 4H) dLoss / d(pre-gate)
-        grads["W"][...] = d_gates.T @ onehot
-        grads["U"][...] = d_gates.T @ hidden[:-1]
-        grads["b"][...] = d_gates.sum(0)
+        d_gates = self._backward(p["U"], cells, gates, d_out)  # (T, R, 4H) dLoss / d(pre-gate)
+        input_grads(grads, d_gates, inputs, hidden[:-1], self.symbols)
         return nll
 
     def _backward(self, U, cells, gates, d_out) -> np.ndarray:
-        """dLoss/d(pre-activations of i, f, g, o) for every step.
+        """dLoss/d(pre-activations of i, f, g, o) for every step and restart.
 
         The adjoint s_t = (dLoss/dh_t, dLoss/dc_t) obeys a linear recurrence backwards in
         time, s_t = b_t + M_t s_{t+1}, solved as one scan instead of a Python loop.
         """
         H = self.hidden
-        gates4 = gates.reshape(len(gates), 4, H)                          # (T, 4, H) i, f, g, o
-        i, f, g, o = gates4.transpose(1, 0, 2)                            # each (T, H)
-        tanh_c = np.tanh(cells[1:])                                       # (T, H)
+        T, R, _ = gates.shape
+        i, f, g, o = gates.reshape(T, R, 4, H).transpose(2, 0, 1, 3)      # each (T, R, H)
+        tanh_c = np.tanh(cells[1:])                                       # (T, R, H)
         via_h = o * (1.0 - tanh_c ** 2)                                   # dh_t / dc_t
         local = np.stack([g * i * (1 - i), cells[:-1] * f * (1 - f),
-                          i * (1 - g ** 2), tanh_c * o * (1 - o)], 1)    # (T, 4, H)
-        jacobians = self._adjoint_jacobians(U, local, via_h, f)          # (T, 2H, 2H)
-        adjoint = reverse_linear_recurrence(jacobians, np.concatenate([d_out, via_h * d_out], 1))
-        d_h, d_c = adjoint[:, :H], adjoint[:, H:]                         # (T, H) each
-        return np.concatenate([local[:, :3] * d_c[:, None], local[:, 3:] * d_h[:, None]],
-                              1).reshape(len(gates), 4 * H)
+                          i * (1 - g ** 2), tanh_c * o * (1 - o)], 2)    # (T, R, 4, H)
+        jacobians = self._adjoint_jacobians(U, local, via_h, f)          # (T, R, 2H, 2H)
+        adjoint = reverse_linear_recurrence(jacobians,
+                                            np.concatenate([d_out, via_h * d_out], 2))
+        d_h, d_c = adjoint[..., :H], adjoint[..., H:]                     # (T, R, H) each
+        return np.concatenate([local[:, :, :3] * d_c[:, :, None],
+                               local[:, :, 3:] * d_h[:, :, None]], 2).reshape(T, R, 4 * H)
 
     @staticmethod
     def _adjoint_jacobians(U, local, via_h, f) -> np.ndarray:
-        """M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}: (T, 2H, 2H), zero at the last step.
+        """M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}: (T, R, 2H, 2H), zero at the last step.
 
-        ``local[t, k]`` is d(pre-activation of gate k) per unit of dc_t (i, f, g) or dh_t (o).
+        ``local[t, r, k]`` is d(pre-activation of gate k) per unit of dc_t (i, f, g) or dh_t (o).
         """
-        T, _, H = local.shape
-        UT4 = U.T.reshape(H, 4, H)                                        # (H, 4 gates, H)
-        via_c = (UT4[None, :, :3] * local[:, None, :3]).sum(2)  # (T, H, H) dh_{t-1} from dc_t
-        via_o = UT4[None, :, 3] * local[:, None, 3]              # (T, H, H) dh_{t-1} from dh_t
-        step = np.concatenate([via_o, via_c], 2)                 # (T, H, 2H) dh_{t-1} from s_t
-        nxt = np.zeros((T, 2 * H, 2 * H))
-        nxt[:-1, :H] = step[1:]
-        nxt[:-1, H:] = via_h[:-1, :, None] * step[1:]
-        nxt[:-1, H:, H:] += f[1:, :, None] * np.eye(H)                    # dc_t += f_{t+1} dc_{t+1}
+        T, R, _, H = local.shape
+        UT4 = U.transpose(0, 2, 1).reshape(R, H, 4, H)                   # (R, H, 4 gates, H)
+        via_c = (UT4[None, :, :, :3] * local[:, :, None, :3]).sum(3)  # dh_{t-1} from dc_t
+        via_o = UT4[None, :, :, 3] * local[:, :, None, 3]             # dh_{t-1} from dh_t
+        step = np.concatenate([via_o, via_c], 3)                 # (T, R, H, 2H) dh_{t-1} from s_t
+        nxt = np.zeros((T, R, 2 * H, 2 * H))
+        nxt[:-1, :, :H] = step[1:]
+        nxt[:-1, :, H:] = via_h[:-1, :, :, None] * step[1:]
+        nxt[:-1, :, H:, H:] += f[1:, :, :, None] * np.eye(H)             # dc_t += f_{t+1} dc_{t+1}
         return nxt
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
-        """Hidden states (T + 1, H) and predicted distributions (T, K) for one sequence."""
-        hidden, _, _ = self.states(p, self.eye[inputs])
+        """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
+        hidden, _, _ = self.states(p, inputs)
         return hidden, softmax_rows(hidden[1:], p["V"], p["c"])

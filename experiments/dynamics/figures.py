@@ -15,20 +15,23 @@ SYMBOL_MARKERS = {"A": "o", "B": "^", "C": "s"}
 
 
 def loss_curves(runs: list[dict], titles: list[str]) -> Figure:
-    """One panel per run: the recorded loss against epochs, the threshold, the epoch it held."""
-    fig = Figure(figsize=(4.2 * len(runs), 3.4))
+    """One panel per run: every restart's recorded loss against epochs, the analysed (best)
+    restart drawn bold, and the threshold."""
+    fig = Figure(figsize=(4.2 * len(runs), 3.6))
     axes = fig.subplots(1, len(runs), sharey=True, squeeze=False)[0]
     for ax, run, title in zip(axes, runs, titles):
-        history = run["history"]
-        ax.semilogy(history["epoch"], history["loss"], lw=1, label="reported loss")
+        for restart in run["restarts"]:
+            best = restart["restart"] == run["best"]
+            history = restart["history"]
+            ax.semilogy(history["epoch"], history["loss"], lw=1.6 if best else 0.7,
+                        alpha=1.0 if best else 0.6, zorder=3 if best else 2,
+                        label=f"restart {restart['restart']}" + (" (analysed)" if best else ""))
         ax.axhline(run["threshold"], color="grey", ls="--", lw=1,
                    label=f"threshold {run['threshold']:g}")
-        if run["first_epoch_below"] is not None:
-            ax.axvline(run["first_epoch_below"], color="tab:green", lw=1, label="stays below from")
         ax.set(title=title, xlabel="epoch")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+        ax.legend(fontsize=7)
     axes[0].set_ylabel("reported loss (MSE to target distribution)")
-    axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -59,26 +62,28 @@ def _unit_box(ax, xlabel: str, ylabel: str) -> None:
 
 
 def fsm_diagram(fsm: dict, hidden_list: list[np.ndarray], min_share: float = 0.005) -> Figure:
-    """Clusters at their centres (units 1 and 2), arrows coloured by the input that moves."""
+    """The minimised machine's states at the mean of their visits (units 1 and 2), ringed in
+    the colour of the symbol they predict, arrows coloured by the input that moves."""
     fig = Figure(figsize=(6.5, 6))
     ax = fig.subplots()
     points = np.concatenate(hidden_list)[:, :2]
     ax.scatter(*points.T, s=6, c="lightgrey", zorder=0)
-    centres = np.array([c["centre"][:2] for c in fsm["clusters"]])
+    centres = np.array([state["centre"][:2] for state in fsm["states"]])
     total = sum(t["count"] for t in fsm["transitions"])
     for t in fsm["transitions"]:
         if t["count"] >= min_share * total:
             _arrow(ax, centres[t["from"]], centres[t["to"]], t["symbol"], t["count"] / total)
-    for cluster, (x, y) in zip(fsm["clusters"], centres):
-        ax.scatter(x, y, s=260, c="white", edgecolors="k", lw=1.5 if cluster["start"] else 0.8,
-                   zorder=3)
-        ax.annotate(str(cluster["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
-    handles = [Line2D([], [], color=c, label=f"input {s}") for s, c in SYMBOL_COLOURS.items()
-               if any(t["symbol"] == s for t in fsm["transitions"])]
+    for state, (x, y) in zip(fsm["states"], centres):
+        ax.scatter(x, y, s=260, c="white", lw=2.5 if state["start"] else 1.5, zorder=3,
+                   edgecolors=SYMBOL_COLOURS.get(state["output"], "k"))
+        ax.annotate(str(state["id"]), (x, y), ha="center", va="center", fontsize=8, zorder=4)
+    used = {t["symbol"] for t in fsm["transitions"]}
+    handles = [Line2D([], [], color=c, label=f"input {s} / predicts {s}")
+               for s, c in SYMBOL_COLOURS.items() if s in used]
     ax.legend(handles=handles, fontsize=8, loc="best")
     _unit_box(ax, "$h_1$", "$h_2$")
-    ax.set_title(f"{len(centres)} clusters (radius {fsm['radius']:g}); "
-                 f"{fsm['determinism']:.1%} of moves deterministic")
+    ax.set_title(f"{len(centres)} states, minimised from {fsm['fine_clusters']} clusters "
+                 f"(radius {fsm['radius']:g})")
     return fig
 
 

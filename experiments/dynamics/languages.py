@@ -13,7 +13,7 @@ import numpy as np
 A, B, C = 0, 1, 2
 SYMBOLS = "ABC"
 LANGUAGES = {"anb2n": (1, 2), "anb2nc3n": (1, 2, 3)}  # run length of each symbol, in units of n
-AFTER_A = (0.8, 0.2)  # the issue's target P(A), P(B) after an A: the net cannot know n
+AFTER_A = (0.8, 0.2)  # the course's target P(A), P(B) after an A: the net cannot know n
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,3 @@ def deterministic(inputs: np.ndarray) -> np.ndarray:
     """
     return inputs != A
 
-
-def one_hot(inputs: np.ndarray, num_symbols: int) -> np.ndarray:
-    """(T, K) one-hot rows for symbol ids (T,)."""
-    return np.eye(num_symbols)[inputs]

@@ -2,12 +2,16 @@
 
 Runs: the SRN on anb2n with the course's optimiser and with the original report's claimed
 one (same initial weights and sequences, so only the optimiser differs), the LSTM on
-anb2nc3n, and an SRN on anb2nc3n to set against it. Every run trains on the CPU: the nets
-are too small for an accelerator to help.
+anb2nc3n, and an SRN on anb2nc3n to set against it. Each run trains several restarts
+(initialisations); the analysis uses the restart with the lowest final loss. Every run
+trains on the CPU: the nets are too small for an accelerator to help.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 
 from experiments.common import pick_device, seed_everything
 
@@ -21,13 +25,14 @@ def run_specs(config) -> list[RunSpec]:
     c = config
     return [
         RunSpec("srn_anb2n", "srn", c.srn_hidden, "anb2n", c.srn_optimizer, c.srn_lr,
-                c.srn_epochs, c.threshold_anb2n, stream=0),
+                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts),
         RunSpec("srn_anb2n_claim", "srn", c.srn_hidden, "anb2n", c.claim_optimizer, c.claim_lr,
-                c.srn_epochs, c.threshold_anb2n, stream=0),
+                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts),
         RunSpec("lstm_anb2nc3n", "lstm", c.lstm_hidden, "anb2nc3n", c.lstm_optimizer, c.lstm_lr,
-                c.lstm_epochs, c.threshold_anb2nc3n, stream=1),
+                c.lstm_epochs, c.threshold_anb2nc3n, stream=1, restarts=c.lstm_restarts),
         RunSpec("srn_anb2nc3n", "srn", c.cmp_srn_hidden, "anb2nc3n", c.cmp_srn_optimizer,
-                c.cmp_srn_lr, c.cmp_srn_epochs, c.threshold_anb2nc3n, stream=2),
+                c.cmp_srn_lr, c.cmp_srn_epochs, c.threshold_anb2nc3n, stream=2,
+                restarts=c.srn_restarts),
     ]
 
 
@@ -45,8 +50,9 @@ def run_section(config, ctx) -> dict:
     evaluation = {language: fresh(language, config.eval_sequences) for language in LANGUAGES}
     runs = {name: run_record(t, evaluation[t.spec.language], config.max_n)
             for name, t in trained.items()}
-    srn_data, srn_figures = analyse_srn(trained["srn_anb2n"], fresh, config)
-    lstm_data, lstm_figures = analyse_lstm(trained["lstm_anb2nc3n"], fresh, config)
+    best = {name: Analysed(t.spec, t.models[runs[name]["best"]]) for name, t in trained.items()}
+    srn_data, srn_figures = analyse_srn(best["srn_anb2n"], fresh, evaluation["anb2n"], config)
+    lstm_data, lstm_figures = analyse_lstm(best["lstm_anb2nc3n"], fresh, config)
     made = {**loss_figures(runs), **srn_figures, **lstm_figures}
     saved = {name: ctx.save_figure(fig, name) for name, fig in made.items()}
     return {"device": "cpu", "requested_device": str(requested), "runs": runs, **srn_data,
@@ -64,21 +70,43 @@ def _split(batch) -> list[Sequence]:
     return [batch[i] for i in range(len(batch))]
 
 
-def _traces(trained: Trained, sequences: list[Sequence]) -> list[dict]:
-    return models.trace(trained.model, [s.inputs for s in sequences])
+@dataclass(frozen=True)
+class Analysed:
+    """The restart of a run that the analysis reads."""
+
+    spec: RunSpec
+    model: torch.nn.Module
+
+
+def _traces(analysed: Analysed, sequences: list[Sequence]) -> list[dict]:
+    return models.trace(analysed.model, [s.inputs for s in sequences])
 
 
 def run_record(trained: Trained, sequences: list[Sequence], max_n: int) -> dict:
-    """Settings, loss history and scores on fresh sequences for one run."""
-    spec, history = trained.spec, trained.history
-    probs = np.concatenate([t["probs"] for t in _traces(trained, sequences)])   # (N, K)
+    """Settings, every restart's loss history, and the best restart's scores on fresh
+    sequences for one run."""
+    spec = trained.spec
+    restarts = restart_records(trained)
+    best = analysis.best_restart([r["final_loss"] for r in restarts])
+    probs = np.concatenate([t["probs"] for t in _traces(Analysed(spec, trained.models[best]),
+                                                        sequences)])         # (N, K)
     positions = Sequence.pool(sequences)
     return {"model": spec.model, "hidden": spec.hidden, "language": spec.language,
             "optimizer": spec.optimizer, "lr": spec.lr, "epochs": spec.epochs,
-            "threshold": spec.threshold, "history": history, "final_loss": history["loss"][-1],
-            "first_epoch_below": trained.first_epoch_below, "seconds": trained.seconds,
+            "threshold": spec.threshold, "restarts": restarts, "best": best,
+            "final_loss": restarts[best]["final_loss"],
+            "learnt": sum(r["learnt"] for r in restarts), "seconds": trained.seconds,
             "evaluation": analysis.scores(probs, positions),
             "by_n": analysis.scores_by_n(probs, positions, max_n)}
+
+
+def restart_records(trained: Trained) -> list[dict]:
+    """Per restart: its seed, loss history, final loss, and whether (and from when) it learnt."""
+    return [{"restart": r, "init_seed": trained.init_seeds[r],
+             "history": history, "final_loss": history["loss"][-1], "first_epoch_below": epoch,
+             "learnt": epoch is not None}
+            for r, (history, epoch) in enumerate(zip(trained.histories,
+                                                     trained.first_epochs_below()))]
 
 
 def single_blocks(language: str, max_n: int) -> list[Sequence]:
@@ -86,12 +114,17 @@ def single_blocks(language: str, max_n: int) -> list[Sequence]:
     return _split(from_block_ns(language, [[n] for n in range(1, max_n + 1)]))
 
 
-def analyse_srn(trained: Trained, fresh, config) -> tuple[dict, dict]:
-    """The SRN's finite-state machine and per-step probabilities, with their figures."""
+def analyse_srn(trained: Analysed, fresh, evaluation: list[Sequence], config) -> tuple[dict, dict]:
+    """The SRN's finite-state machine (and how it predicts on the evaluation sequences) and
+    per-step probabilities, with their figures."""
     fsm_sequences = fresh(trained.spec.language, config.fsm_sequences)
-    fsm_hidden = [t["hidden"] for t in _traces(trained, fsm_sequences)]
-    fsm = analysis.extract_fsm(fsm_hidden, fsm_sequences, config.fsm_radius,
-                               config.fsm_max_clusters)
+    fsm_traces = _traces(trained, fsm_sequences)
+    fsm_hidden = [t["hidden"] for t in fsm_traces]
+    fsm = analysis.extract_fsm(fsm_hidden, [t["probs"] for t in fsm_traces], fsm_sequences,
+                               config.fsm_radius, config.fsm_max_clusters)
+    network = np.concatenate([t["probs"] for t in _traces(trained, evaluation)])   # (N, K)
+    fsm["predictor"] = {"run": trained.spec.name, **analysis.predictor_scores(
+        analysis.run_machine(fsm, evaluation), network, Sequence.pool(evaluation))}
     blocks = single_blocks(trained.spec.language, config.max_n)
     block_probs = [t["probs"] for t in _traces(trained, blocks)]
     probabilities = {
@@ -109,7 +142,7 @@ def analyse_srn(trained: Trained, fresh, config) -> tuple[dict, dict]:
         "probabilities": figures.probabilities(probabilities["rows"], len(block_probs[0][0]))}
 
 
-def analyse_lstm(trained: Trained, fresh, config) -> tuple[dict, dict]:
+def analyse_lstm(trained: Analysed, fresh, config) -> tuple[dict, dict]:
     """The LSTM's gates and cells along one block of each n, and its state portraits."""
     blocks = single_blocks(trained.spec.language, config.max_n)
     rows = [row for n, s, t in zip(range(1, config.max_n + 1), blocks, _traces(trained, blocks))

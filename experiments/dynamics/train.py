@@ -1,7 +1,10 @@
-"""Training one run: one fresh sequence per epoch, next-symbol NLL, a loss record every so often.
+"""Training one run: its restarts side by side, one fresh sequence per epoch, next-symbol NLL,
+and every so often a loss record averaged over fresh sequences.
 
-The parameters are initialised by the torch model (``models.build``), trained in NumPy
-(``bptt``, ``optim``) and copied back into the model for analysis.
+The restarts of a run differ only in their initial weights: they read the same sequences,
+which lets ``bptt`` train them as one batched computation. Each restart's parameters are
+initialised by a torch model (``models.build``), trained in NumPy (``bptt``, ``optim``)
+and copied back into that model for analysis.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class RunSpec:
     epochs: int
     threshold: float   # reported loss that counts as learnt
     stream: int        # runs with the same stream share initial weights and sequences
+    restarts: int      # independent initialisations, trained side by side
 
     def describe(self) -> str:
         return (f"{self.model.upper()}({self.hidden}) on {self.language}, "
@@ -54,16 +58,18 @@ class Schedule:
 
 @dataclass
 class Trained:
-    """A trained run: the model (parameters copied back) and its loss history."""
+    """A trained run: one model per restart (parameters copied back) and their loss histories."""
 
     spec: RunSpec
-    model: torch.nn.Module
-    history: dict = field(default_factory=lambda: {"epoch": [], "loss": [], "nll": []})
+    init_seeds: list[int]          # per restart, the seed of its initial weights
+    models: list[torch.nn.Module]
+    histories: list[dict] = field(default_factory=list)   # per restart: epoch, loss, nll
     seconds: float = 0.0
 
-    @property
-    def first_epoch_below(self) -> int | None:
-        return first_epoch_below(self.history["epoch"], self.history["loss"], self.spec.threshold)
+    def first_epochs_below(self) -> list[int | None]:
+        """Per restart, the epoch from which its recorded loss stays below the threshold."""
+        return [first_epoch_below(h["epoch"], h["loss"], self.spec.threshold)
+                for h in self.histories]
 
 
 def kernel_for(model: str, hidden: int, symbols: int):
@@ -71,22 +77,30 @@ def kernel_for(model: str, hidden: int, symbols: int):
     return (bptt.SRNKernel if model == "srn" else bptt.LSTMKernel)(hidden, symbols)
 
 
+def init_seed(seed: int, stream: int, restart: int) -> int:
+    """Restart ``restart``'s initial weights: the same whatever the number of restarts."""
+    return int(np.random.SeedSequence([seed, stream, restart]).generate_state(1)[0])
+
+
 def train(spec: RunSpec, schedule: Schedule, seed: int, progress) -> Trained:
-    """Train ``spec`` for ``spec.epochs`` fresh sequences; record the loss every eval_every."""
-    seeds = np.random.SeedSequence([seed, spec.stream])
-    rng = np.random.default_rng(seeds)
+    """Train ``spec``'s restarts for ``spec.epochs`` fresh sequences; record the loss every
+    eval_every epochs."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, spec.stream]))
     symbols = len(LANGUAGES[spec.language])
-    generator = torch.Generator().manual_seed(int(seeds.generate_state(1)[0]))
-    model = models.build(spec.model, symbols, spec.hidden, schedule.init_std, generator)
+    init_seeds = [init_seed(seed, spec.stream, r) for r in range(spec.restarts)]
+    nets = [models.build(spec.model, symbols, spec.hidden, schedule.init_std,
+                         torch.Generator().manual_seed(s)) for s in init_seeds]
     kernel = kernel_for(spec.model, spec.hidden, symbols)
-    params = bptt.FlatParams(kernel.shapes())
-    for name, array in models.to_numpy(model).items():
-        params.views[name][...] = array
-    trained = Trained(spec, model)
+    params = bptt.FlatParams(kernel.shapes(), spec.restarts)
+    for r, net in enumerate(nets):
+        for name, array in models.to_numpy(net).items():
+            params.views[name][r] = array
+    trained = Trained(spec, init_seeds, nets, [{"epoch": [], "loss": [], "nll": []} for _ in nets])
     started = time.perf_counter()
     _train_loop(trained, kernel, params, schedule, rng, progress)
     trained.seconds = time.perf_counter() - started
-    models.from_numpy(model, params.views)
+    for r, net in enumerate(nets):
+        models.from_numpy(net, {name: view[r] for name, view in params.views.items()})
     return trained
 
 
@@ -98,47 +112,53 @@ def _train_loop(trained: Trained, kernel, params, schedule: Schedule, rng, progr
         for done in range(0, spec.epochs, schedule.eval_every):
             batch = generate(spec.language, rng, schedule.eval_every, schedule.max_n,
                              schedule.blocks)
-            nll = train_epochs(kernel, params, grad, optimizer, batch)
+            nll = train_epochs(kernel, params, grad, optimizer, batch)           # (N, R)
             _check_finite(nll, done + 1, spec, schedule.weight_decay)
-            loss = evaluation_loss(kernel, params.views, generate(
+            losses = evaluation_losses(kernel, params.views, generate(
                 spec.language, rng, schedule.history_sequences, schedule.max_n, schedule.blocks))
-            _check_finite(np.array([loss]), done + schedule.eval_every, spec, schedule.weight_decay)
-            _record(trained.history, done + schedule.eval_every, loss, float(nll.mean()))
+            _check_finite(losses[None], done + schedule.eval_every, spec, schedule.weight_decay)
+            for history, loss, mean_nll in zip(trained.histories, losses, nll.mean(0)):
+                _record(history, done + schedule.eval_every, float(loss), float(mean_nll))
             bar.update(schedule.eval_every)
 
 
 def train_epochs(kernel, params: bptt.FlatParams, grad: np.ndarray, optimizer,
                  batch: Sequences) -> np.ndarray:
-    """One optimiser step per sequence of ``batch``; returns each step's NLL (N,).
+    """One optimiser step per sequence of ``batch``; returns each step's NLL per restart (N, R).
 
     Stops early (the rest NaN) at the first non-finite loss, for the caller to report.
     """
     grads, views, symbols = params.bind(grad), params.views, batch.symbols
     offsets = batch.offsets.tolist()
-    nlls = np.full(len(batch), np.nan)
+    nlls = np.full((len(batch), len(grads["c"])), np.nan)
     for k, (start, stop) in enumerate(zip(offsets[:-1], offsets[1:])):
-        nll = kernel.loss_and_grad(views, grads, symbols[start:stop - 1], symbols[start + 1:stop])
-        nlls[k] = nll
-        if not math.isfinite(nll):
+        nll = nlls[k] = kernel.loss_and_grad(views, grads, symbols[start:stop - 1],
+                                             symbols[start + 1:stop])
+        if not math.isfinite(nll.sum()):
             break
         optimizer.step(grad)
     return nlls
 
 
-def evaluation_loss(kernel, views: dict, batch: Sequences) -> float:
-    """The reported loss (mean squared distance to the target distribution) over ``batch``."""
+def evaluation_losses(kernel, views: dict, batch: Sequences) -> np.ndarray:
+    """Per restart (R,), the reported loss (mean squared distance to the target
+    distribution) over all positions of ``batch``."""
     sequences = [batch[i] for i in range(len(batch))]
-    probs = np.concatenate([kernel.predict(views, s.inputs)[1] for s in sequences])   # (N, K)
-    return reported_loss(probs, np.concatenate([s.targets for s in sequences]))
+    probs = np.concatenate([kernel.predict(views, s.inputs)[1] for s in sequences])  # (N, R, K)
+    targets = np.concatenate([s.targets for s in sequences])                         # (N, K)
+    return np.array([reported_loss(probs[:, r], targets) for r in range(probs.shape[1])])
 
 
 def _check_finite(values: np.ndarray, first_epoch: int, spec: RunSpec, weight_decay: float):
-    """Raise ``TrainingDiverged`` if any loss is not finite; values[k] is at first_epoch + k."""
-    bad = np.flatnonzero(~np.isfinite(values))
+    """Raise ``TrainingDiverged`` if any loss is not finite; values[k, r] is restart r's at
+    first_epoch + k."""
+    bad = np.argwhere(~np.isfinite(values))
     if len(bad):
+        step, restart = bad[0]
         raise TrainingDiverged(
-            f"{spec.name}: loss {values[bad[0]]} at epoch {first_epoch + bad[0]} "
-            f"({spec.describe()}, weight decay {weight_decay:g}); try a smaller learning rate")
+            f"{spec.name}: loss {values[step, restart]} at epoch {first_epoch + step} in "
+            f"restart {restart} ({spec.describe()}, weight decay {weight_decay:g}); "
+            f"try a smaller learning rate")
 
 
 def _record(history: dict, epoch: int, loss: float, nll: float) -> None:
