@@ -16,6 +16,14 @@ from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
 
 
+@pytest.fixture
+def no_build(monkeypatch):
+    """Bad input must be refused before any section runs."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("bad input got as far as running sections")
+    monkeypatch.setattr("report.pipeline.Runner", refuse)
+
+
 @pytest.mark.parametrize("argv,message", [
     (["nosuch"], "unknown section 'nosuch'; valid sections: "),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
@@ -27,13 +35,13 @@ from report.status import Freshness, Outcome
     (["--to", "docx"], "unknown output format docx"),
     (["--jobs", "0"], "--jobs must be at least 1"),
 ])
-def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
+def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path, no_build):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "hint:" in err
 
 
-def test_out_pointing_at_the_source_tree_is_refused(capsys):
+def test_out_pointing_at_the_source_tree_is_refused(capsys, no_build):
     from report.fingerprint import PROJECT_ROOT
 
     for out in (PROJECT_ROOT, PROJECT_ROOT / "report", PROJECT_ROOT / "templates" / "x"):
@@ -41,7 +49,7 @@ def test_out_pointing_at_the_source_tree_is_refused(capsys):
         assert "source tree" in capsys.readouterr().err
 
 
-def test_unwritable_out_is_refused(capsys, tmp_path):
+def test_unwritable_out_is_refused(capsys, tmp_path, no_build):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["--out", str(blocker / "sub")]) == 2
@@ -111,18 +119,18 @@ def test_a_scheduler_is_ignored_unless_the_executor_is_dask():
     assert options_from(args).scheduler is None
 
 
-def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_path):
+def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_path, no_build):
     assert main(["--executor", "dask", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == ("error: --executor dask needs --scheduler tcp://HOST:PORT\n"
                                        "  hint: give the address of a running Dask scheduler\n")
 
 
-def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path):
+def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
     assert main(["--jobs", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
 
 
-def test_a_bad_flag_points_at_help(capsys):
+def test_a_bad_flag_points_at_help(capsys, no_build):
     assert main(["--frobnicate"]) == 2
     assert capsys.readouterr().err == ("error: unrecognized arguments: --frobnicate\n"
                                        "  hint: see `python build.py --help`\n")
