@@ -92,7 +92,7 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
     assert documented == HELP
 
 
-def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build(tmp_path):
+def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build():
     assert vars(parser().parse_args([])) == {
         "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
@@ -111,7 +111,8 @@ def test_every_flag_reaches_the_build_options():
         sections=["kmnist", "toy_mlp"], profile="quick", force=True, sets=["kmnist.lr=0.1", "toy_mlp.hidden=3"],
         to=["md", "html"], out=Path("/tmp/r"), engine="pandoc", jobs=1, scheduler="tcp://host:8786",
         device="cuda", draft=True, show_progress=False)
-    assert parser().parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"]).list is True
+    modes = parser().parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
+    assert (modes.list, modes.check, modes.engine, modes.device) == (True, True, "quarto", "cpu")
 
 
 def test_a_scheduler_is_ignored_unless_the_executor_is_dask():
