@@ -41,10 +41,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="_build", type=Path, help="output folder (default _build)")
     p.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"],
                    help="renderer: quarto when installed (auto), else pandoc+typst")
-    p.add_argument("--jobs", type=int, default=None, help="parallel jobs for stale sections and seeds")
+    p.add_argument("--jobs", type=int, help="parallel jobs for stale sections and seeds")
     p.add_argument("--executor", default="local", choices=["local", "dask"],
                    help="where units run: local processes, or a Dask cluster (--scheduler)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
     p.add_argument("--draft", action="store_true", help="render false claims highlighted instead of failing")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -1,7 +1,27 @@
-"""Bad input gets one clear paragraph and exit code 2, before anything runs."""
+"""The command line: its options, its messages, and the exit code of each mode.
+
+Bad input gets one clear paragraph and exit code 2, before anything runs.
+"""
+import contextlib
+import logging
+import os
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
-from report.cli import main
+from report.cli import list_sections, main, options_from, parser, print_summary
+from report.pipeline import Options, Summary
+from report.status import Freshness, Outcome
+
+
+@pytest.fixture
+def no_build(monkeypatch):
+    """Bad input must be refused before any section runs."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("bad input got as far as running sections")
+    monkeypatch.setattr("report.pipeline.Runner", refuse)
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -15,13 +35,13 @@ from report.cli import main
     (["--to", "docx"], "unknown output format docx"),
     (["--jobs", "0"], "--jobs must be at least 1"),
 ])
-def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
+def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path, no_build):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "hint:" in err
 
 
-def test_out_pointing_at_the_source_tree_is_refused(capsys):
+def test_out_pointing_at_the_source_tree_is_refused(capsys, no_build):
     from report.fingerprint import PROJECT_ROOT
 
     for out in (PROJECT_ROOT, PROJECT_ROOT / "report", PROJECT_ROOT / "templates" / "x"):
@@ -29,8 +49,234 @@ def test_out_pointing_at_the_source_tree_is_refused(capsys):
         assert "source tree" in capsys.readouterr().err
 
 
-def test_unwritable_out_is_refused(capsys, tmp_path):
+def test_unwritable_out_is_refused(capsys, tmp_path, no_build):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["--out", str(blocker / "sub")]) == 2
     assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+# --- the interface: every option, its default, and how the parsed flags become build options ---
+
+HELP = {  # what `python build.py --help` says about each argument
+    "SECTION": "rebuild only these sections (kmnist, toy_mlp, dynamics); the others come from the store",
+    "-h, --help": "show this help message and exit",
+    "--list": "show each section as fresh / stale / missing, and why",
+    "--check": "verify the report against the stored results (trains nothing); exit 1 on any mismatch",
+    "--profile {quick,full}": "quick: tiny runs for tests (the report says so); full: the report's settings",
+    "--force": "rerun the named sections (all, if none named)",
+    "--set SECTION.KEY=VALUE": "override a config value, e.g. --set kmnist.lr=0.01 (repeatable)",
+    "--to TO": "output formats: html,pdf,md (default html,pdf)",
+    "--out OUT": "output folder (default _build)",
+    "--engine {auto,quarto,pandoc}": "renderer: quarto when installed (auto), else pandoc+typst",
+    "--jobs JOBS": "parallel jobs for stale sections and seeds",
+    "--executor {local,dask}": "where units run: local processes, or a Dask cluster (--scheduler)",
+    "--scheduler SCHEDULER": "Dask scheduler address, e.g. tcp://host:8786",
+    "--device {auto,cpu,cuda}": "torch device",
+    "--draft": "render false claims highlighted instead of failing",
+    "--quiet": "no progress bars",
+}
+
+
+def test_help_describes_the_command_and_documents_every_argument(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per help text
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python build.py [-h] [--list] [--check] [--profile {quick,full}] [--force] "
+                          "[--set SECTION.KEY=VALUE] [--to TO] [--out OUT]")
+    assert ("\n\nRun the experiments that are stale and render the report (HTML and PDF) from their stored "
+            "results.\n\n") in out
+    documented = dict(re.findall(r"^  (\S(?:.*?\S)?)(?: {2,}|\n {2,})(\S.*)$", out, re.M))
+    assert documented == HELP
+
+
+def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build():
+    assert vars(parser().parse_args([])) == {
+        "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
+        "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
+        "scheduler": None, "device": "auto", "draft": False, "quiet": False}
+    assert options_from(parser().parse_args([])) == Options(
+        sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
+        jobs=None, scheduler=None, device="auto", draft=False, show_progress=True)
+
+
+def test_every_flag_reaches_the_build_options():
+    args = parser().parse_args([
+        "kmnist", "toy_mlp", "--profile", "quick", "--force", "--set", "kmnist.lr=0.1", "--set", "toy_mlp.hidden=3",
+        "--to", " md, html,,", "--out", "/tmp/r", "--engine", "pandoc", "--jobs", "1", "--executor", "dask",
+        "--scheduler", "tcp://host:8786", "--device", "cuda", "--draft", "--quiet"])
+    assert options_from(args) == Options(
+        sections=["kmnist", "toy_mlp"], profile="quick", force=True, sets=["kmnist.lr=0.1", "toy_mlp.hidden=3"],
+        to=["md", "html"], out=Path("/tmp/r"), engine="pandoc", jobs=1, scheduler="tcp://host:8786",
+        device="cuda", draft=True, show_progress=False)
+    modes = parser().parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
+    assert (modes.list, modes.check, modes.engine, modes.device) == (True, True, "quarto", "cpu")
+
+
+def test_a_scheduler_is_ignored_unless_the_executor_is_dask():
+    args = parser().parse_args(["--scheduler", "tcp://host:8786", "--executor", "local"])
+    assert options_from(args).scheduler is None
+
+
+def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_path, no_build):
+    assert main(["--executor", "dask", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == ("error: --executor dask needs --scheduler tcp://HOST:PORT\n"
+                                       "  hint: give the address of a running Dask scheduler\n")
+
+
+def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
+    assert main(["--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
+
+
+def test_a_bad_flag_points_at_help(capsys, no_build):
+    assert main(["--frobnicate"]) == 2
+    assert capsys.readouterr().err == ("error: unrecognized arguments: --frobnicate\n"
+                                       "  hint: see `python build.py --help`\n")
+
+
+# --- what main does with each mode, and the exit code it returns ---
+
+def unit(section, seed, outcome, wall_time=0.0, error="", log_path=None, user_error=False):
+    return SimpleNamespace(section=section, seed=seed, outcome=outcome, wall_time=wall_time, error=error,
+                           log_path=log_path, user_error=user_error, label=f"{section}[seed={seed}]")
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """Replace the build with one returning the units given; records the options it was called with."""
+    calls = []
+
+    def use(*units):
+        def fake_build(options):
+            calls.append(options)
+            return Summary(list(units), {"md": Path("/r/report.md"), "html": Path("/r/report.html")}, 3.21)
+        monkeypatch.setattr("report.cli.build", fake_build)
+        return calls
+    return use
+
+
+def test_the_summary_shows_each_unit_the_failures_with_their_logs_and_the_outputs(capsys):
+    print_summary(Summary([
+        unit("kmnist", 1, Outcome.CACHED, wall_time=9.0),
+        unit("toy_mlp", 0, Outcome.RAN, wall_time=1.25),
+        unit("dynamics", 0, Outcome.FAILED, error="ValueError: diverged", log_path=Path("/r/logs/dynamics-0.log")),
+        unit("dynamics", 1, Outcome.FAILED, error="KeyError: 'x'"),
+    ], {"md": Path("/r/report.md"), "html": Path("/r/report.html")}, 3.25))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "section      seed  result    wall time\n"
+        "---------  ------  --------  -----------\n"
+        "kmnist          1  cached\n"
+        "toy_mlp         0  ran       1.2 s\n"
+        "dynamics        0  failed\n"
+        "dynamics        1  failed\n"
+        "FAILED dynamics[seed=0]: ValueError: diverged (log: /r/logs/dynamics-0.log)\n"
+        "FAILED dynamics[seed=1]: KeyError: 'x'\n"
+        "wrote /r/report.md\n"
+        "wrote /r/report.html\n"
+        "build took 3.2 s\n")
+
+
+def test_a_build_where_everything_built_exits_0_and_prints_its_summary(built, capsys, tmp_path):
+    calls = built(unit("toy_mlp", 0, Outcome.RAN, wall_time=1.0))
+    assert main(["toy_mlp", "--out", str(tmp_path)]) == 0
+    assert calls[0].sections == ["toy_mlp"] and calls[0].out == tmp_path
+    assert capsys.readouterr().err.endswith("wrote /r/report.md\nwrote /r/report.html\nbuild took 3.2 s\n")
+
+
+def test_a_failed_section_exits_1(built, tmp_path):
+    built(unit("toy_mlp", 0, Outcome.RAN), unit("dynamics", 0, Outcome.FAILED, error="boom"))
+    assert main(["--out", str(tmp_path)]) == 1
+
+
+def test_a_section_failing_on_bad_input_exits_2(built, tmp_path):
+    built(unit("toy_mlp", 0, Outcome.FAILED, error="boom"),
+          unit("kmnist", 1, Outcome.FAILED, error="DataError: no KMNIST files", user_error=True))
+    assert main(["--out", str(tmp_path)]) == 2
+
+
+def test_ctrl_c_exits_130_saying_nothing_was_changed(monkeypatch, capsys, tmp_path):
+    def interrupted(options):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("report.cli.build", interrupted)
+    assert main(["--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    calls = []
+
+    def use(problems):
+        monkeypatch.setattr("report.cli.check", lambda options: calls.append(options) or problems)
+        return calls
+    return use
+
+
+def test_check_that_finds_nothing_exits_0_and_says_what_it_verified(checked, capsys, tmp_path):
+    calls = checked([])
+    assert main(["--check", "--profile", "quick", "--out", str(tmp_path)]) == 0
+    assert calls[0].profile == "quick" and calls[0].out == tmp_path
+    assert capsys.readouterr().err == ("check passed: every number in the report equals its stored result, "
+                                       "every claim and invariant holds\n")
+
+
+def test_check_that_finds_problems_exits_1_listing_them(checked, capsys, tmp_path):
+    checked(["report.html: 0.93 is not 0.94"])
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "error: the report does not match its results (1 problems):\n  - report.html: 0.93 is not 0.94\n"
+        "  hint: rebuild with `python build.py`, or rerun the named sections with --force\n")
+
+
+def test_list_on_an_empty_output_folder_shows_every_section_missing(capsys, tmp_path):
+    assert main(["--list", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == (
+        "section      seed  state    why\n"
+        "---------  ------  -------  ----------------\n"
+        "kmnist          1  missing  no stored result\n"
+        "toy_mlp         0  missing  no stored result\n"
+        "dynamics        0  missing  no stored result\n")
+
+
+def test_list_gives_every_reason_a_unit_is_stale_on_one_line(monkeypatch, capsys, tmp_path):
+    stale = SimpleNamespace(section="toy_mlp", seed=0, freshness=Freshness.STALE,
+                            reasons=["config hidden: 5 -> 3", "config lr: 0.01 -> 0.5"])
+    monkeypatch.setattr("report.cli.plan_all", lambda options, out, sets: ([stale], None))
+    list_sections(Options(out=tmp_path))
+    assert capsys.readouterr().out.splitlines()[2].endswith("  stale    config hidden: 5 -> 3; config lr: 0.01 -> 0.5")
+
+
+@contextlib.contextmanager
+def unconfigured_logging():
+    """The root logger as a fresh `python build.py` process finds it: no handler, level WARNING."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers[:] = []
+    root.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_progress_messages_are_printed_as_bare_lines_on_stderr(capsys):
+    with unconfigured_logging():
+        main(["--frobnicate"])
+        capsys.readouterr()
+        logging.getLogger("report.runner").info("running toy_mlp[seed=0]")
+    assert capsys.readouterr().err == "running toy_mlp[seed=0]\n"
+
+
+def test_matplotlib_draws_off_screen_unless_the_user_chose_a_backend(monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    main(["--frobnicate"])
+    assert os.environ["MPLBACKEND"] == "Agg"
+    monkeypatch.setenv("MPLBACKEND", "pdf")
+    main(["--frobnicate"])
+    assert os.environ["MPLBACKEND"] == "pdf"

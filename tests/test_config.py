@@ -1,5 +1,6 @@
 """``--set`` parsing and validation, against each field's type."""
 import typing
+from types import ModuleType
 
 import pytest
 
@@ -111,3 +112,120 @@ def test_seeds_must_be_a_non_empty_list_of_distinct_integers():
     for bad in ("[]", "[1,1]", "[1.5]"):
         with pytest.raises(ConfigError, match="toy_mlp.seeds"):
             configs.seeds(toy(), cfg, {"seeds": bad})
+
+
+def message(error_info) -> str:
+    return str(error_info.value)
+
+
+def test_parse_sets_groups_values_by_section_and_trims_them():
+    assert configs.parse_sets(["toy_mlp.lr= 0.02 ", "kmnist.epochs=3", "toy_mlp.hidden=7"]) == {
+        "toy_mlp": {"lr": "0.02", "hidden": "7"}, "kmnist": {"epochs": "3"}}
+
+
+def test_a_value_may_itself_contain_an_equals_sign():
+    assert configs.parse_sets(["kmnist.data_dir=/mnt/run=3/data"]) == {"kmnist": {"data_dir": "/mnt/run=3/data"}}
+
+
+def test_a_dotted_key_is_reported_as_an_unknown_key_of_its_section():
+    sets = configs.parse_sets(["toy_mlp.lr.x=1"])
+    with pytest.raises(ConfigError) as error:
+        configs.resolve(toy(), "full", sets["toy_mlp"])
+    assert message(error).startswith("unknown key toy_mlp.lr.x; valid keys: seed, hidden, init_std, lr,")
+
+
+def test_malformed_and_unknown_section_sets_say_how_to_write_one():
+    with pytest.raises(UsageError) as error:
+        configs.parse_sets(["toy_mlp.lr"])
+    assert message(error) == ("malformed --set 'toy_mlp.lr': expected SECTION.KEY=VALUE\n"
+                              "  hint: for example --set kmnist.lr=0.01")
+    with pytest.raises(UsageError) as error:
+        configs.parse_sets(["nosuch.lr=1"])
+    assert message(error) == ("--set 'nosuch.lr=1': unknown section 'nosuch'; valid sections: kmnist, toy_mlp, "
+                              "dynamics\n  hint: use one of the section names")
+
+
+def test_an_unknown_section_hint_says_none_builds_them_all():
+    with pytest.raises(UsageError) as error:
+        configs.load_section("nosuch")
+    assert message(error) == ("unknown section 'nosuch'; valid sections: kmnist, toy_mlp, dynamics\n"
+                              "  hint: name one of the valid sections, or none to build them all")
+
+
+def test_the_full_profile_is_the_dataclass_defaults():
+    assert configs.resolve(toy(), "full", {}) == toy().Config()
+
+
+def test_seeds_in_the_sets_do_not_stop_the_other_keys_from_applying():
+    cfg = configs.resolve(toy(), "full", {"seeds": "[1,2]", "lr": "0.5", "hidden": "3"})
+    assert (cfg.lr, cfg.hidden) == (0.5, 3)
+
+
+def test_an_unknown_key_message_lists_every_valid_key_and_the_hint():
+    with pytest.raises(ConfigError) as error:
+        configs.resolve(configs.load_section("dynamics"), "full", {"nosuch": "1"})
+    keys = ", ".join([*typing.get_type_hints(configs.load_section("dynamics").Config), "seeds"])
+    assert message(error) == f"unknown key dynamics.nosuch; valid keys: {keys}\n  hint: check the spelling of the key"
+    assert keys.startswith("seed, max_n, blocks, ")
+
+
+def test_an_out_of_range_value_names_the_section_and_the_rule():
+    with pytest.raises(ConfigError) as error:
+        configs.resolve(toy(), "full", {"max_epochs": "0"})
+    assert message(error).startswith("invalid setting for section toy_mlp: ")
+    assert message(error).endswith("\n  hint: change the --set value to one in range")
+
+
+def test_bad_seeds_get_an_example_of_good_ones():
+    with pytest.raises(ConfigError) as error:
+        configs.seeds(toy(), toy().Config(), {"seeds": "[1,1]"})
+    assert message(error) == ("toy_mlp.seeds must be a non-empty list of distinct integers, got '[1,1]'\n"
+                              "  hint: for example --set kmnist.seeds=[1,2,3]")
+
+
+@pytest.mark.parametrize("raw,kind,expected", [
+    ("[1,", tuple[float, ...], "cannot parse toy_mlp.step_b1='[1,'\n  hint: write a Python literal, e.g. [1,2,3]"),
+    ("(1)", tuple[float, ...], "toy_mlp.step_b1='(1)' is not a valid tuple\n  hint: give toy_mlp.step_b1 a tuple value"),
+    ("maybe", bool, "toy_mlp.step_b1='maybe' is not a valid bool\n  hint: give toy_mlp.step_b1 a bool value"),
+    ("five", int, "toy_mlp.step_b1='five' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
+    ("[5]", int, "toy_mlp.step_b1='[5]' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
+    ("2.5", int, "toy_mlp.step_b1='2.5' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
+    ("fast", float, "toy_mlp.step_b1='fast' is not a valid float\n  hint: give toy_mlp.step_b1 a float value"),
+    ("rmsprop", typing.Literal["sgd", "adam"],
+     "toy_mlp.step_b1='rmsprop' is not one of sgd, adam\n  hint: pick one of the listed values"),
+])
+def test_a_value_that_does_not_parse_names_the_key_the_value_and_the_type(raw, kind, expected):
+    with pytest.raises(ConfigError) as error:
+        configs.parse_value("toy_mlp.step_b1", raw, kind)
+    assert message(error) == expected
+
+
+def test_a_non_number_for_an_int_field_says_it_is_not_an_int_rather_than_asking_for_a_literal():
+    """Bug fixed: ``hidden=five`` used to get "cannot parse" with the hint "write a Python literal, e.g. [1,2,3]"."""
+    with pytest.raises(ConfigError) as error:
+        configs.resolve(toy(), "full", {"hidden": "five"})
+    assert message(error) == "toy_mlp.hidden='five' is not a valid int\n  hint: give toy_mlp.hidden a int value"
+
+
+def test_a_listed_literal_value_is_accepted():
+    assert configs.parse_value("k", "adam", typing.Literal["sgd", "adam"]) == "adam"
+
+
+def test_every_spelling_of_true_and_false_is_accepted():
+    assert [configs.parse_value("k", raw, bool) for raw in ("true", "True", "1", "yes", "on", "ON")] == [True] * 6
+    assert [configs.parse_value("k", raw, bool) for raw in ("false", "FALSE", "0", "no", "off", "Off")] == [False] * 6
+
+
+def test_strings_lose_their_quotes_and_nothing_else():
+    assert [configs.parse_value("k", raw, str) for raw in ("XOR", "'XOR'", '"lin"')] == ["XOR", "XOR", "lin"]
+
+
+def test_quoted_string_items_may_contain_commas():
+    assert configs.parse_value("k", "['a,b', 'c']", tuple[str, ...]) == ("a,b", "c")
+    assert configs.parse_value("k", '["a,b", "c"]', tuple[str, ...]) == ("a,b", "c")
+
+
+@pytest.mark.parametrize("name,short", [("experiments.toy_mlp", "toy_mlp"), ("lab.experiments.kmnist", "kmnist"),
+                                        ("dynamics", "dynamics")])
+def test_a_section_is_named_by_the_last_part_of_its_module(name, short):
+    assert configs.module_name(ModuleType(name)) == short

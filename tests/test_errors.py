@@ -1,0 +1,36 @@
+"""What the command line prints for an error: the message, then its hint on the next line."""
+import pytest
+
+from report.errors import (BuildError, CheckFailed, ClaimError, ConfigError, DataError, OutputError,
+                           RendererError, TemplateProblem, UsageError)
+
+
+def test_an_error_without_a_hint_is_just_its_message():
+    assert str(BuildError("the data folder is empty")) == "the data folder is empty"
+
+
+def test_the_hint_follows_the_message_on_its_own_indented_line():
+    error = ConfigError("toy_mlp.lr='fast' is not a valid float", "give toy_mlp.lr a float value")
+    assert str(error) == "toy_mlp.lr='fast' is not a valid float\n  hint: give toy_mlp.lr a float value"
+    assert (error.message, error.hint) == ("toy_mlp.lr='fast' is not a valid float", "give toy_mlp.lr a float value")
+
+
+def test_repr_shows_the_message_like_any_exception():
+    assert repr(UsageError("unknown section 'x'", "name a valid one")) == "UsageError(\"unknown section 'x'\")"
+
+
+@pytest.mark.parametrize("kind,code", [(UsageError, 2), (ConfigError, 2), (DataError, 2), (TemplateProblem, 2),
+                                       (RendererError, 2), (OutputError, 2), (ClaimError, 1)])
+def test_bad_input_exits_2_and_a_report_that_no_longer_holds_exits_1(kind, code):
+    assert issubclass(kind, BuildError) and kind("m").exit_code == code
+
+
+def test_check_failed_lists_every_problem_and_says_how_to_fix_them():
+    error = CheckFailed(["toy_mlp[seed=0]: stored result corrupt", "report.html: 0.93 is not 0.94"])
+    assert str(error) == (
+        "the report does not match its results (2 problems):\n"
+        "  - toy_mlp[seed=0]: stored result corrupt\n"
+        "  - report.html: 0.93 is not 0.94\n"
+        "  hint: rebuild with `python build.py`, or rerun the named sections with --force")
+    assert error.problems == ["toy_mlp[seed=0]: stored result corrupt", "report.html: 0.93 is not 0.94"]
+    assert error.exit_code == 1
