@@ -1,4 +1,6 @@
 """Templates to Markdown: the ledger, traced spans, literals, tables and claims."""
+import re
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -7,7 +9,7 @@ import pytest
 
 from report import checks
 from report.errors import ClaimError, TemplateProblem
-from report.render import Renderer, SectionView
+from report.render import Claim, Renderer, SectionView, _traceback_location
 from report.store import Record
 
 
@@ -103,3 +105,102 @@ def test_spread_gives_mean_sd_and_each_seed(tmp_path):
     results = doc.results
     ledger = [vars(e) for e in doc.ledger.entries]
     assert all(checks._expected_text(e, results) == e["text"] for e in ledger)
+
+
+def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None):
+    """Render ``body`` over one section with a result per seed (the first seed is the primary one)."""
+    (tmp_path / "report.qmd.j2").write_text(body)
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    out_dir = out_dir or tmp_path
+    records = [Record("sec", seed, "fp", {}, data, {"profile_config": {}}, out_dir / "results" / "sec" / f"seed-{seed}")
+               for seed, data in data_by_seed.items()]
+    return Renderer(tmp_path, out_dir).render([SectionView("sec", "sec.qmd.j2", records)], {})
+
+
+def test_a_literal_prints_the_value_the_template_states_and_names_its_line(tmp_path):
+    doc = render(tmp_path, "Digits\n{{ lit(10) }} classes", {})
+    assert doc.text == 'Digits\n[10]{#n1 .num title="literal:report.qmd.j2:2"} classes'
+    assert (doc.ledger.entries[0].value, doc.ledger.entries[0].text) == (10, "10")
+
+
+def test_count_prints_the_length_of_a_result_list_traced_to_it(tmp_path):
+    doc = render(tmp_path, "{{ r.sec.clusters | count }} clusters", {"clusters": [3, 1, 4]})
+    assert doc.text == '[3]{#n1 .num title="len(sec.clusters)"} clusters'
+    assert checks._expected_text(vars(doc.ledger.entries[0]), doc.results) == "3"
+
+
+def test_spread_of_a_nested_value_prints_mean_sd_and_each_seed_in_the_default_format(tmp_path):
+    doc = render_seeds(tmp_path, "{{ spread(r.sec.m.acc) }}", {1: {"m": {"acc": 0.5}}, 2: {"m": {"acc": 0.75}}})
+    mean, sd = statistics.fmean([0.5, 0.75]), statistics.stdev([0.5, 0.75])
+    assert doc.text == (f'(mean [{mean:.3f}]{{#n1 .num title="mean(sec@*.m.acc)"}} '
+                        f'± [{sd:.3f}]{{#n2 .num title="sd(sec@*.m.acc)"}} over seeds; '
+                        '[1]{#n3 .num title="provenance.seeds.sec"}: [0.500]{#n4 .num title="sec.m.acc"}, '
+                        '[2]{#n5 .num title="provenance.seeds.sec@2"}: [0.750]{#n6 .num title="sec@2.m.acc"})')
+    assert all(checks._expected_text(vars(e), doc.results) == e.text for e in doc.ledger.entries)
+
+
+def test_spread_over_a_single_seed_prints_nothing(tmp_path):
+    doc = render_seeds(tmp_path, "acc{{ spread(r.sec.acc) }}.", {4: {"acc": 0.5}})
+    assert doc.text == "acc." and doc.ledger.entries == []
+
+
+def test_a_figure_links_its_artifact_relative_to_the_document(tmp_path):
+    doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss per epoch.', 'fig-loss') }}",
+                       {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
+    assert doc.text == "![Loss per epoch.](results/sec/seed-1/loss.png){#fig-loss width=90%}\n"
+    doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss.', 'fig-loss', width='40%') }}",
+                       {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
+    assert doc.text == "![Loss.](results/sec/seed-1/loss.png){#fig-loss width=40%}\n"
+
+
+def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
+    """A pipe table's rows of stripped cells (header first), its column alignments, and what follows it."""
+    table, _, rest = text.partition("\n\n")
+    lines = table.splitlines()
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    align = [{(True, False): "left", (False, True): "right"}[(c.startswith(":"), c.endswith(":"))] for c in cells[1]]
+    return [cells[0], *cells[2:]], align, rest
+
+
+def test_a_table_aligns_labels_left_and_numbers_right_and_keeps_labels_verbatim(tmp_path):
+    doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], '
+                 '"Accuracy by model.", "tbl-acc") }}',
+                 {"rows": [{"name": "1.50", "acc": 0.7}, {"name": "a|b", "acc": 0.95}]})
+    rows, align, caption = pipe_table(doc.text)
+    assert rows == [["model", "accuracy"],
+                    ["1.50", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
+                    ["a\\|b", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
+    assert align == ["left", "right"] and caption == ": Accuracy by model. {#tbl-acc}\n"
+
+
+def test_a_matrix_traces_every_cell_and_escapes_its_labels(tmp_path):
+    doc = render(tmp_path, "{{ matrix(r.sec.confusion, r.sec.labels, [0, 1], 'Confusion.', 'tbl-conf', corner='true') }}",
+                 {"confusion": [[5, 1200], [0, 7]], "labels": ["a_b", "c"]})
+    rows, align, caption = pipe_table(doc.text)
+    assert rows == [["true", "0", "1"],
+                    ["a\\_b", '[5]{#n1 .num title="sec.confusion[0][0]"}', f'[{1200:,}]{{#n2 .num title="sec.confusion[0][1]"}}'],
+                    ["c", '[0]{#n3 .num title="sec.confusion[1][0]"}', '[7]{#n4 .num title="sec.confusion[1][1]"}']]
+    assert align == ["left", "right", "right"] and caption == ": Confusion. {#tbl-conf}\n"
+
+
+def test_every_claim_is_recorded_with_its_line_and_one_without_a_body_prints_nothing(tmp_path):
+    body = ("a\n{% call claim('conv beats lin', r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}\n"
+            "{{ claim('lin is positive', r.sec.lin > 0) }}.")
+    doc = render(tmp_path, body, {"conv": 0.9, "lin": 0.7})
+    assert doc.text == "a\nConv wins.\n."
+    assert doc.claims == [Claim("conv beats lin", True, "report.qmd.j2", 2),
+                          Claim("lin is positive", True, "report.qmd.j2", 3)]
+
+
+def test_ranked_ascending_joins_with_less_than_and_prints_percentages_by_default(tmp_path):
+    doc = render(tmp_path, '{{ ranked(r.sec.models, "loss", descending=False) }}',
+                 {"models": [{"name": "lin", "loss": 0.3}, {"name": "conv", "loss": 0.1}]})
+    assert doc.text == ('conv ([10.00%]{#n1 .num title="sec.models[1].loss"}) < '
+                        'lin ([30.00%]{#n2 .num title="sec.models[0].loss"})')
+
+
+def test_an_error_with_no_template_frame_is_placed_in_a_template():
+    try:
+        raise KeyError("x")
+    except KeyError:
+        assert _traceback_location() == "a template"
