@@ -27,24 +27,41 @@ def test_filters_print_a_traced_span_and_record_the_path(tmp_path):
         ("sec.acc", "85.96%", "report.qmd.j2", 1), ("sec.config.lr", "0.5", "report.qmd.j2", 1)]
 
 
-def test_a_bare_number_is_a_template_error_naming_the_line(tmp_path):
-    with pytest.raises(TemplateProblem, match=r"report.qmd.j2:2.*without a format filter"):
+def test_a_bare_number_is_a_template_error_naming_the_line_and_the_filters(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "ok\n{{ r.sec.acc }}", {"acc": 0.5})
+    assert error.value.message == "report.qmd.j2:2: the number 0.5 is printed without a format filter"
+    assert error.value.hint == "use | num(3), | pct(2), | int or lit(...)"
 
 
-def test_a_derived_number_has_no_path_and_is_refused(tmp_path):
-    with pytest.raises(TemplateProblem, match="no result path"):
+def test_a_derived_number_has_no_path_and_is_refused_pointing_to_the_experiment(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "{{ (r.sec.acc * 2) | num }}", {"acc": 0.5})
+    assert error.value.message == f"report.qmd.j2:1: the value {0.5 * 2!r} has no result path"
+    assert error.value.hint == ("print values taken from r.<section>...; compute derived numbers in the "
+                                "experiment, or declare a literal with lit()")
 
 
-def test_an_undefined_value_names_the_template_line(tmp_path):
-    with pytest.raises(TemplateProblem, match=r"report.qmd.j2:3: undefined"):
-        render(tmp_path, "a\nb\n{{ r.sec.nothing | num }}", {"acc": 0.5})
+@pytest.mark.parametrize("body", ["a\nb\n{{ r.sec.nothing | num }}", "a\nb\n{{ r.sec.nothing }}",
+                                  "a\nb\n{% if r.sec.nothing %}x{% endif %}"])
+def test_an_undefined_value_is_an_error_naming_the_template_line_even_where_it_would_print_nothing(tmp_path, body):
+    with pytest.raises(TemplateProblem) as error:
+        render(tmp_path, body, {"acc": 0.5})
+    assert error.value.message.startswith("report.qmd.j2:3: undefined value: ")
+    assert "'nothing'" in error.value.message
+    assert error.value.hint == "check the name against the section's results (see _build/results)"
 
 
-def test_a_syntax_error_names_the_template_line(tmp_path):
-    with pytest.raises(TemplateProblem, match="line 2"):
+def test_a_syntax_error_names_the_template_and_line(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "a\n{% if %}", {})
+    assert error.value.message.startswith("template syntax error in report.qmd.j2, line 2: ")
+    assert error.value.hint == "fix the template at that line"
+
+
+def test_comments_are_dropped_and_pandoc_attributes_and_the_final_newline_kept(tmp_path):
+    doc = render(tmp_path, "A<#-- 5 runs --#>B\n## Results {#sec-results}\n", {})
+    assert doc.text == "A" + "B\n## Results {#sec-results}\n"
 
 
 def test_a_hand_typed_number_is_found_with_its_template_line(tmp_path):
@@ -68,8 +85,10 @@ def test_tables_trace_every_cell(tmp_path):
 def test_a_false_claim_fails_the_build_naming_it(tmp_path):
     body = '{% call claim("conv beats lin", r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}'
     assert "Conv wins." in render(tmp_path, body, {"conv": 0.9, "lin": 0.7}).text
-    with pytest.raises(ClaimError, match="conv beats lin"):
+    with pytest.raises(ClaimError) as error:
         render(tmp_path, body, {"conv": 0.6, "lin": 0.7})
+    assert error.value.message == "claim 'conv beats lin' (report.qmd.j2:1) does not hold in the results"
+    assert error.value.hint == "rewrite the sentence for the new results, or build with --draft to see it marked"
 
 
 def test_draft_mode_marks_a_false_claim_instead_of_failing(tmp_path):
@@ -165,11 +184,11 @@ def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
 def test_a_table_aligns_labels_left_and_numbers_right_and_keeps_labels_verbatim(tmp_path):
     doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], '
                  '"Accuracy by model.", "tbl-acc") }}',
-                 {"rows": [{"name": "1.50", "acc": 0.7}, {"name": "a|b", "acc": 0.95}]})
+                 {"rows": [{"name": "1.50", "acc": 0.7}, {"name": "XOR a|b", "acc": 0.95}]})
     rows, align, caption = pipe_table(doc.text)
     assert rows == [["model", "accuracy"],
                     ["1.50", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
-                    ["a\\|b", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
+                    ["XOR a\\|b", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
     assert align == ["left", "right"] and caption == ": Accuracy by model. {#tbl-acc}\n"
 
 
@@ -204,3 +223,10 @@ def test_an_error_with_no_template_frame_is_placed_in_a_template():
         raise KeyError("x")
     except KeyError:
         assert _traceback_location() == "a template"
+
+
+def test_a_label_escapes_every_markdown_character_that_could_break_a_span_or_a_cell(tmp_path):
+    label = "a[b]c|d*e_f<g>h`i$j\\k XOR"
+    doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, [0], 'C.', 'tbl-c') }}", {"labels": [label], "m": [[1]]})
+    escaped = "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in label)
+    assert pipe_table(doc.text)[0][1][0] == escaped == r"a\[b\]c\|d\*e\_f\<g\>h\`i\$j\\k XOR"
