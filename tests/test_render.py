@@ -91,6 +91,14 @@ def test_a_false_claim_fails_the_build_naming_it(tmp_path):
     assert error.value.hint == "rewrite the sentence for the new results, or build with --draft to see it marked"
 
 
+def test_a_renderer_fails_on_a_false_claim_unless_asked_for_a_draft(tmp_path):
+    (tmp_path / "report.qmd.j2").write_text('{% call claim("x is positive", r.sec.x > 0) %}X.{% endcall %}')
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    record = Record("sec", 1, "fp", {}, {"x": -1}, {"profile_config": {}}, tmp_path)
+    with pytest.raises(ClaimError):
+        Renderer(tmp_path, tmp_path).render([SectionView("sec", "sec.qmd.j2", [record])], {})
+
+
 def test_draft_mode_marks_a_false_claim_instead_of_failing(tmp_path):
     body = '{% call claim("conv beats lin", r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}'
     doc = render(tmp_path, body, {"conv": 0.6, "lin": 0.7}, draft=True)
@@ -184,12 +192,25 @@ def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
 def test_a_table_aligns_labels_left_and_numbers_right_and_keeps_labels_verbatim(tmp_path):
     doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], '
                  '"Accuracy by model.", "tbl-acc") }}',
-                 {"rows": [{"name": "1.50", "acc": 0.7}, {"name": "XOR a|b", "acc": 0.95}]})
+                 {"rows": [{"name": "0.10", "acc": 0.7}, {"name": "1.00", "acc": 0.95}]})
     rows, align, caption = pipe_table(doc.text)
     assert rows == [["model", "accuracy"],
-                    ["1.50", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
-                    ["XOR a\\|b", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
+                    ["0.10", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
+                    ["1.00", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
     assert align == ["left", "right"] and caption == ": Accuracy by model. {#tbl-acc}\n"
+
+
+def test_a_table_label_is_escaped_so_a_pipe_cannot_break_the_row(tmp_path):
+    doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label")], "Models.", "tbl-m") }}',
+                 {"rows": [{"name": "a|b"}, {"name": "XOR"}]})
+    assert pipe_table(doc.text)[0] == [["model"], ["a\\|b"], ["XOR"]]
+
+
+def test_a_matrix_keeps_row_labels_that_look_like_numbers_and_has_an_empty_corner_by_default(tmp_path):
+    doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, ['low', 'high'], 'Counts.', 'tbl-c') }}",
+                 {"m": [[1, 2], [3, 4]], "labels": ["0.10", "1.00"]})
+    rows, _, _ = pipe_table(doc.text)
+    assert [row[0] for row in rows] == ["", "0.10", "1.00"] and rows[0] == ["", "low", "high"]
 
 
 def test_a_matrix_traces_every_cell_and_escapes_its_labels(tmp_path):
@@ -230,3 +251,9 @@ def test_a_label_escapes_every_markdown_character_that_could_break_a_span_or_a_c
     doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, [0], 'C.', 'tbl-c') }}", {"labels": [label], "m": [[1]]})
     escaped = "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in label)
     assert pipe_table(doc.text)[0][1][0] == escaped == r"a\[b\]c\|d\*e\_f\<g\>h\`i\$j\\k XOR"
+
+
+def test_a_number_recorded_outside_any_template_is_placed_at_question_mark_line_zero(tmp_path):
+    renderer = Renderer(tmp_path, tmp_path)
+    assert renderer.lit(3) == '[3]{#n1 .num title="literal:?:0"}'
+    assert (renderer.ledger.entries[0].template, renderer.ledger.entries[0].line) == ("?", 0)
