@@ -63,13 +63,13 @@ class _NumberSpans(HTMLParser):
         elif classes & EXEMPT_CLASSES:
             kind = "skip"
         else:
-            kind = None
+            kind = None  # pragma: no mutate: "" works alike, handle_data only tests for "num" and "skip"
         self._stack.append((tag, kind))
 
     def handle_endtag(self, tag):
         while self._stack:
             if self._stack.pop()[0] == tag:
-                break
+                break  # pragma: no mutate: return is the same, nothing follows the loop
 
     def handle_data(self, data):
         kinds = [kind for _, kind in self._stack]

@@ -23,7 +23,7 @@ FORMATS = {
 
 
 def format_value(kind: str, value, digits: int | None = None) -> str:
-    if kind != "text" and isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # "text" prints str(value) anyway
         return str(value)
     return FORMATS[kind](value, digits)
 

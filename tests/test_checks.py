@@ -1,5 +1,8 @@
 """The detectors: each is fed a document it must accept and ones it must reject."""
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +55,7 @@ def test_a_span_missing_from_the_ledger_or_the_store_is_reported():
     ("mean(s@*.acc)", "pct", 2, f"{100 * statistics.fmean([0.8596, 0.8]):.2f}%"),
     ("sd(s@*.loss)", "num", 4, f"{statistics.stdev([0.1025, 0.2]):.4f}"),
     ("len(s.runs)", "int", None, "2"),
+    ("len(s.runs)", "num", 1, f"{2:.1f}"),  # a count in the format its ledger entry names
     ("literal:s.qmd.j2:7", "text", None, "10"),
 ])
 def test_aggregates_counts_and_literals_are_recomputed(path, kind, digits, text):
@@ -65,12 +69,15 @@ def test_aggregates_counts_and_literals_are_recomputed(path, kind, digits, text)
 
 @pytest.fixture(scope="module")
 def pdf(tmp_path_factory):
-    import typst
-
+    # typst is compiled in a fresh interpreter: its compiler hangs in a process forked after it
+    # ran once, which is how mutmut runs each mutant's tests.
     folder = tmp_path_factory.mktemp("pdf")
-    (folder / "doc.typ").write_text("NetConv reached 85.96% with a loss of\n0.1025 and \u22121.5 on seed 8.\n")
+    (folder / "doc.typ").write_text(  # a narrow page, so lines break; an empty page inside a sentence
+        "#set page(width: 3.2cm, height: auto, margin: 2mm)\nNetConv reached 85.96% with a\n#pagebreak()\n"
+        "#pagebreak()\nloss of\n0.1025 and \u22121.5 on seed 8, trained on kuzushiji/characters.\n")
     path = folder / "doc.pdf"
-    path.write_bytes(typst.compile(str(folder / "doc.typ")))
+    subprocess.run([sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2])",
+                    str(folder / "doc.typ"), str(path)], check=True, timeout=120)
     return path
 
 
@@ -96,3 +103,97 @@ def test_untraced_numbers_skip_spans_code_figure_targets_and_front_matter(tmp_pa
     assert len(typed) == 1 and "'97.5%'" in typed[0] and "s.qmd.j2:1" in typed[0]
     elsewhere = checks.untraced_numbers(markdown + "About 42 runs.\n", tmp_path)
     assert "a template (not found in the sources)" in elsewhere[0]
+
+
+def test_an_empty_traced_text_needs_nothing_in_the_pdf(pdf):
+    empty = {**LEDGER[0], "path": "s.note", "kind": "text", "text": " "}
+    assert checks.verify_pdf(pdf, [empty]) == []
+
+
+def test_a_traced_text_the_pdf_breaks_across_lines_or_pages_is_found(pdf):
+    # typst breaks the line after "kuzushiji/" and puts an empty page between "with a" and "loss"
+    texts = [{**LEDGER[1], "path": f"s.t{i}", "kind": "text", "text": t}
+             for i, t in enumerate(["kuzushiji/characters", "85.96% with a loss of 0.1025"])]
+    assert checks.verify_pdf(pdf, texts) == []
+    assert checks.verify_pdf(pdf, [{**texts[0], "text": "kuzushiji characters"}]) == [
+        "report.pdf: s.t0 = 'kuzushiji characters' is missing from the PDF text"]
+
+
+def test_every_typed_place_of_a_number_is_named_with_the_hint(tmp_path):
+    (tmp_path / "a.qmd.j2").write_text("intro\nabout 42 runs\n")
+    (tmp_path / "b.qmd.j2").write_text("42 more\n")
+    assert checks.untraced_numbers("about 42 runs\n42 more\n", tmp_path) == [
+        "number '42' is typed into a.qmd.j2:2, b.qmd.j2:1, not taken from results; "
+        "print it from a result with a filter, or declare it with lit()"]
+    assert checks.untraced_numbers("7 runs\n", tmp_path) == [
+        "number '7' is typed into a template (not found in the sources), not taken from results; "
+        "print it from a result with a filter, or declare it with lit()"]
+
+
+def test_numbers_on_both_sides_of_a_horizontal_rule_after_front_matter_are_found(tmp_path):
+    markdown = '---\ntitle: "Report"\n---\nabout 42 runs\n\n---\n\nand 7 seeds\n'
+    assert [p.split(" is typed")[0] for p in checks.untraced_numbers(markdown, tmp_path)] == [
+        "number '42'", "number '7'"]
+
+
+def test_a_digit_typed_against_a_span_code_or_figure_target_is_found_at_its_line(tmp_path):
+    (tmp_path / "s.qmd.j2").write_text("{{ r.s.n | num(2) }}0 runs <#-- 9 --#>{% if 8 %}\n`seed`5\n"
+                                       "{{ figure(r.s.figures.loss, 'Loss at epoch 3', 'fig-loss') }}\n"
+                                       "2 seeds, 9 and 8\n")
+    markdown = ('[5.00]{#n1 .num title="s.n"}0 runs\n`seed`5\n'
+                '![Loss at epoch 3](results/s/loss.png){#fig-loss width=90%}\n2 seeds, 9 and 8\n')
+    found = {p.split("'")[1]: p.split(" is typed into ")[1].split(", not taken")[0]
+             for p in checks.untraced_numbers(markdown, tmp_path)}
+    # numbers inside {{ }}, {% %} and comments are not where a typed number came from
+    assert found == {"0": "s.qmd.j2:1", "5": "s.qmd.j2:2", "3": "a template (not found in the sources)",
+                     "2": "s.qmd.j2:4", "9": "s.qmd.j2:4", "8": "s.qmd.j2:4"}
+
+
+def test_a_typed_number_is_found_in_a_template_with_non_ascii_prose_under_a_windows_locale(tmp_path, monkeypatch):
+    (tmp_path / "s.qmd.j2").write_text("精度について 97.5% です\n", encoding="utf-8")
+    read_text = Path.read_text
+    monkeypatch.setattr(Path, "read_text",  # what Windows does when no encoding is given
+                        lambda self, encoding=None, errors=None: read_text(self, encoding or "cp1252", errors))
+    problems = checks.untraced_numbers("精度について 97.5% です\n", tmp_path)
+    assert len(problems) == 1 and "typed into s.qmd.j2:1," in problems[0]
+
+
+def test_numbers_in_scripts_styles_navigation_code_and_section_numbers_are_not_prose():
+    page = html('<nav><ul><li><a href="#s"><span class="toc-section-number">2</span> Results 2026</a></li></ul></nav>',
+                "<script>var width = 1.5;</script><p>See <code>seed-3</code>.</p>",
+                '<h2><span class="header-section-number">2</span> Results</h2>',
+                '<p>As in <a href="#fig-1"><span class="xref-label">Figure 3</span></a>.</p>')
+    assert checks.verify_html(page, LEDGER, RESULTS) == []
+
+
+def test_a_number_after_a_void_element_inside_code_is_still_reported():
+    page = html("<p><code>x<br>y</code> about 42 runs</p>")
+    assert checks.verify_html(page, LEDGER, RESULTS) == ["report.html: number '42' is not traced to a result"]
+
+
+def test_numbers_in_adjacent_table_cells_are_each_reported():
+    page = html("<table><tr><td>12</td><td>7</td></tr></table>")
+    assert checks.verify_html(page, LEDGER, RESULTS) == ["report.html: number '12' is not traced to a result",
+                                                         "report.html: number '7' is not traced to a result"]
+
+
+def test_a_span_is_compared_by_all_its_text_even_when_markup_splits_it():
+    split = html("<p>", span("n1", "s.acc", "85.<em>96</em>%"), "</p>")
+    assert checks.verify_html(split, LEDGER, RESULTS) == []
+    prefixed = html("<p>", span("n1", "s.acc", "9<em>85.96%</em>"), "</p>")
+    assert checks.verify_html(prefixed, LEDGER, RESULTS) == [
+        "report.html #n1 (s.qmd.j2:3): prints '985.96%' from s.acc, the store gives '85.96%'"]
+
+
+def test_a_span_missing_from_the_ledger_is_reported_without_a_template_line():
+    orphan = html(span("n9", "s.acc", "85.96%"))
+    assert checks.verify_html(orphan, LEDGER, RESULTS) == [
+        "report.html #n9: prints '85.96%' from s.acc, the store gives None"]
+
+
+def test_an_aggregate_over_a_key_with_parentheses_is_recomputed():
+    results = {"s": {"acc(top1)": 0.5}, "s@2": {"acc(top1)": 0.7}}
+    text = f"{statistics.fmean([0.5, 0.7]):.3f}"
+    entry = {"id": "n1", "path": "mean(s@*.acc(top1))", "value": None, "text": text, "kind": "num",
+             "digits": None, "template": "s.qmd.j2", "line": 1}
+    assert checks.verify_html(html(span("n1", entry["path"], text)), [entry], results) == []

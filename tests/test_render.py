@@ -1,4 +1,6 @@
 """Templates to Markdown: the ledger, traced spans, literals, tables and claims."""
+import re
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -7,7 +9,7 @@ import pytest
 
 from report import checks
 from report.errors import ClaimError, TemplateProblem
-from report.render import Renderer, SectionView
+from report.render import Claim, Renderer, SectionView, _traceback_location
 from report.store import Record
 
 
@@ -25,24 +27,41 @@ def test_filters_print_a_traced_span_and_record_the_path(tmp_path):
         ("sec.acc", "85.96%", "report.qmd.j2", 1), ("sec.config.lr", "0.5", "report.qmd.j2", 1)]
 
 
-def test_a_bare_number_is_a_template_error_naming_the_line(tmp_path):
-    with pytest.raises(TemplateProblem, match=r"report.qmd.j2:2.*without a format filter"):
+def test_a_bare_number_is_a_template_error_naming_the_line_and_the_filters(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "ok\n{{ r.sec.acc }}", {"acc": 0.5})
+    assert error.value.message == "report.qmd.j2:2: the number 0.5 is printed without a format filter"
+    assert error.value.hint == "use | num(3), | pct(2), | int or lit(...)"
 
 
-def test_a_derived_number_has_no_path_and_is_refused(tmp_path):
-    with pytest.raises(TemplateProblem, match="no result path"):
+def test_a_derived_number_has_no_path_and_is_refused_pointing_to_the_experiment(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "{{ (r.sec.acc * 2) | num }}", {"acc": 0.5})
+    assert error.value.message == f"report.qmd.j2:1: the value {0.5 * 2!r} has no result path"
+    assert error.value.hint == ("print values taken from r.<section>...; compute derived numbers in the "
+                                "experiment, or declare a literal with lit()")
 
 
-def test_an_undefined_value_names_the_template_line(tmp_path):
-    with pytest.raises(TemplateProblem, match=r"report.qmd.j2:3: undefined"):
-        render(tmp_path, "a\nb\n{{ r.sec.nothing | num }}", {"acc": 0.5})
+@pytest.mark.parametrize("body", ["a\nb\n{{ r.sec.nothing | num }}", "a\nb\n{{ r.sec.nothing }}",
+                                  "a\nb\n{% if r.sec.nothing %}x{% endif %}"])
+def test_an_undefined_value_is_an_error_naming_the_template_line_even_where_it_would_print_nothing(tmp_path, body):
+    with pytest.raises(TemplateProblem) as error:
+        render(tmp_path, body, {"acc": 0.5})
+    assert error.value.message.startswith("report.qmd.j2:3: undefined value: ")
+    assert "'nothing'" in error.value.message
+    assert error.value.hint == "check the name against the section's results (see _build/results)"
 
 
-def test_a_syntax_error_names_the_template_line(tmp_path):
-    with pytest.raises(TemplateProblem, match="line 2"):
+def test_a_syntax_error_names_the_template_and_line(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
         render(tmp_path, "a\n{% if %}", {})
+    assert error.value.message.startswith("template syntax error in report.qmd.j2, line 2: ")
+    assert error.value.hint == "fix the template at that line"
+
+
+def test_comments_are_dropped_and_pandoc_attributes_and_the_final_newline_kept(tmp_path):
+    doc = render(tmp_path, "A<#-- 5 runs --#>B\n## Results {#sec-results}\n", {})
+    assert doc.text == "A" + "B\n## Results {#sec-results}\n"
 
 
 def test_a_hand_typed_number_is_found_with_its_template_line(tmp_path):
@@ -66,8 +85,18 @@ def test_tables_trace_every_cell(tmp_path):
 def test_a_false_claim_fails_the_build_naming_it(tmp_path):
     body = '{% call claim("conv beats lin", r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}'
     assert "Conv wins." in render(tmp_path, body, {"conv": 0.9, "lin": 0.7}).text
-    with pytest.raises(ClaimError, match="conv beats lin"):
+    with pytest.raises(ClaimError) as error:
         render(tmp_path, body, {"conv": 0.6, "lin": 0.7})
+    assert error.value.message == "claim 'conv beats lin' (report.qmd.j2:1) does not hold in the results"
+    assert error.value.hint == "rewrite the sentence for the new results, or build with --draft to see it marked"
+
+
+def test_a_renderer_fails_on_a_false_claim_unless_asked_for_a_draft(tmp_path):
+    (tmp_path / "report.qmd.j2").write_text('{% call claim("x is positive", r.sec.x > 0) %}X.{% endcall %}')
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    record = Record("sec", 1, "fp", {}, {"x": -1}, {"profile_config": {}}, tmp_path)
+    with pytest.raises(ClaimError):
+        Renderer(tmp_path, tmp_path).render([SectionView("sec", "sec.qmd.j2", [record])], {})
 
 
 def test_draft_mode_marks_a_false_claim_instead_of_failing(tmp_path):
@@ -103,3 +132,128 @@ def test_spread_gives_mean_sd_and_each_seed(tmp_path):
     results = doc.results
     ledger = [vars(e) for e in doc.ledger.entries]
     assert all(checks._expected_text(e, results) == e["text"] for e in ledger)
+
+
+def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None):
+    """Render ``body`` over one section with a result per seed (the first seed is the primary one)."""
+    (tmp_path / "report.qmd.j2").write_text(body)
+    (tmp_path / "numbers.qmd.j2").write_text("")
+    out_dir = out_dir or tmp_path
+    records = [Record("sec", seed, "fp", {}, data, {"profile_config": {}}, out_dir / "results" / "sec" / f"seed-{seed}")
+               for seed, data in data_by_seed.items()]
+    return Renderer(tmp_path, out_dir).render([SectionView("sec", "sec.qmd.j2", records)], {})
+
+
+def test_a_literal_prints_the_value_the_template_states_and_names_its_line(tmp_path):
+    doc = render(tmp_path, "Digits\n{{ lit(10) }} classes", {})
+    assert doc.text == 'Digits\n[10]{#n1 .num title="literal:report.qmd.j2:2"} classes'
+    assert (doc.ledger.entries[0].value, doc.ledger.entries[0].text) == (10, "10")
+
+
+def test_count_prints_the_length_of_a_result_list_traced_to_it(tmp_path):
+    doc = render(tmp_path, "{{ r.sec.clusters | count }} clusters", {"clusters": [3, 1, 4]})
+    assert doc.text == '[3]{#n1 .num title="len(sec.clusters)"} clusters'
+    assert checks._expected_text(vars(doc.ledger.entries[0]), doc.results) == "3"
+
+
+def test_spread_of_a_nested_value_prints_mean_sd_and_each_seed_in_the_default_format(tmp_path):
+    doc = render_seeds(tmp_path, "{{ spread(r.sec.m.acc) }}", {1: {"m": {"acc": 0.5}}, 2: {"m": {"acc": 0.75}}})
+    mean, sd = statistics.fmean([0.5, 0.75]), statistics.stdev([0.5, 0.75])
+    assert doc.text == (f'(mean [{mean:.3f}]{{#n1 .num title="mean(sec@*.m.acc)"}} '
+                        f'± [{sd:.3f}]{{#n2 .num title="sd(sec@*.m.acc)"}} over seeds; '
+                        '[1]{#n3 .num title="provenance.seeds.sec"}: [0.500]{#n4 .num title="sec.m.acc"}, '
+                        '[2]{#n5 .num title="provenance.seeds.sec@2"}: [0.750]{#n6 .num title="sec@2.m.acc"})')
+    assert all(checks._expected_text(vars(e), doc.results) == e.text for e in doc.ledger.entries)
+
+
+def test_spread_over_a_single_seed_prints_nothing(tmp_path):
+    doc = render_seeds(tmp_path, "acc{{ spread(r.sec.acc) }}.", {4: {"acc": 0.5}})
+    assert doc.text == "acc." and doc.ledger.entries == []
+
+
+def test_a_figure_links_its_artifact_relative_to_the_document(tmp_path):
+    doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss per epoch.', 'fig-loss') }}",
+                       {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
+    assert doc.text == "![Loss per epoch.](results/sec/seed-1/loss.png){#fig-loss width=90%}\n"
+    doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss.', 'fig-loss', width='40%') }}",
+                       {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
+    assert doc.text == "![Loss.](results/sec/seed-1/loss.png){#fig-loss width=40%}\n"
+
+
+def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
+    """A pipe table's rows of stripped cells (header first), its column alignments, and what follows it."""
+    table, _, rest = text.partition("\n\n")
+    lines = table.splitlines()
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    align = [{(True, False): "left", (False, True): "right"}[(c.startswith(":"), c.endswith(":"))] for c in cells[1]]
+    return [cells[0], *cells[2:]], align, rest
+
+
+def test_a_table_aligns_labels_left_and_numbers_right_and_keeps_labels_verbatim(tmp_path):
+    doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], '
+                 '"Accuracy by model.", "tbl-acc") }}',
+                 {"rows": [{"name": "0.10", "acc": 0.7}, {"name": "1.00", "acc": 0.95}]})
+    rows, align, caption = pipe_table(doc.text)
+    assert rows == [["model", "accuracy"],
+                    ["0.10", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
+                    ["1.00", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
+    assert align == ["left", "right"] and caption == ": Accuracy by model. {#tbl-acc}\n"
+
+
+def test_a_table_label_is_escaped_so_a_pipe_cannot_break_the_row(tmp_path):
+    doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label")], "Models.", "tbl-m") }}',
+                 {"rows": [{"name": "a|b"}, {"name": "XOR"}]})
+    assert pipe_table(doc.text)[0] == [["model"], ["a\\|b"], ["XOR"]]
+
+
+def test_a_matrix_keeps_row_labels_that_look_like_numbers_and_has_an_empty_corner_by_default(tmp_path):
+    doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, ['low', 'high'], 'Counts.', 'tbl-c') }}",
+                 {"m": [[1, 2], [3, 4]], "labels": ["0.10", "1.00"]})
+    rows, _, _ = pipe_table(doc.text)
+    assert [row[0] for row in rows] == ["", "0.10", "1.00"] and rows[0] == ["", "low", "high"]
+
+
+def test_a_matrix_traces_every_cell_and_escapes_its_labels(tmp_path):
+    doc = render(tmp_path, "{{ matrix(r.sec.confusion, r.sec.labels, [0, 1], 'Confusion.', 'tbl-conf', corner='true') }}",
+                 {"confusion": [[5, 1200], [0, 7]], "labels": ["a_b", "c"]})
+    rows, align, caption = pipe_table(doc.text)
+    assert rows == [["true", "0", "1"],
+                    ["a\\_b", '[5]{#n1 .num title="sec.confusion[0][0]"}', f'[{1200:,}]{{#n2 .num title="sec.confusion[0][1]"}}'],
+                    ["c", '[0]{#n3 .num title="sec.confusion[1][0]"}', '[7]{#n4 .num title="sec.confusion[1][1]"}']]
+    assert align == ["left", "right", "right"] and caption == ": Confusion. {#tbl-conf}\n"
+
+
+def test_every_claim_is_recorded_with_its_line_and_one_without_a_body_prints_nothing(tmp_path):
+    body = ("a\n{% call claim('conv beats lin', r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}\n"
+            "{{ claim('lin is positive', r.sec.lin > 0) }}.")
+    doc = render(tmp_path, body, {"conv": 0.9, "lin": 0.7})
+    assert doc.text == "a\nConv wins.\n."
+    assert doc.claims == [Claim("conv beats lin", True, "report.qmd.j2", 2),
+                          Claim("lin is positive", True, "report.qmd.j2", 3)]
+
+
+def test_ranked_ascending_joins_with_less_than_and_prints_percentages_by_default(tmp_path):
+    doc = render(tmp_path, '{{ ranked(r.sec.models, "loss", descending=False) }}',
+                 {"models": [{"name": "lin", "loss": 0.3}, {"name": "conv", "loss": 0.1}]})
+    assert doc.text == ('conv ([10.00%]{#n1 .num title="sec.models[1].loss"}) < '
+                        'lin ([30.00%]{#n2 .num title="sec.models[0].loss"})')
+
+
+def test_an_error_with_no_template_frame_is_placed_in_a_template():
+    try:
+        raise KeyError("x")
+    except KeyError:
+        assert _traceback_location() == "a template"
+
+
+def test_a_label_escapes_every_markdown_character_that_could_break_a_span_or_a_cell(tmp_path):
+    label = "a[b]c|d*e_f<g>h`i$j\\k XOR"
+    doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, [0], 'C.', 'tbl-c') }}", {"labels": [label], "m": [[1]]})
+    escaped = "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in label)
+    assert pipe_table(doc.text)[0][1][0] == escaped == r"a\[b\]c\|d\*e\_f\<g\>h\`i\$j\\k XOR"
+
+
+def test_a_number_recorded_outside_any_template_is_placed_at_question_mark_line_zero(tmp_path):
+    renderer = Renderer(tmp_path, tmp_path)
+    assert renderer.lit(3) == '[3]{#n1 .num title="literal:?:0"}'
+    assert (renderer.ledger.entries[0].template, renderer.ledger.entries[0].line) == ("?", 0)
