@@ -126,7 +126,7 @@ def _literal(key: str, raw: str):
 
 def _wrong_type(key: str, raw: str, kind) -> ConfigError:
     name = kind.__name__  # int, float, bool, or tuple for tuple[float, ...]
-    return ConfigError(f"{key}={raw!r} is not a valid {name}", f"give {key} a {name} value")
+    return ConfigError(f"{key}={raw!r} is not a valid {name}", f"give {key} a value of type {name}")
 
 
 def module_name(module: ModuleType) -> str:

@@ -185,12 +185,12 @@ def test_bad_seeds_get_an_example_of_good_ones():
 
 @pytest.mark.parametrize("raw,kind,expected", [
     ("[1,", tuple[float, ...], "cannot parse toy_mlp.step_b1='[1,'\n  hint: write a Python literal, e.g. [1,2,3]"),
-    ("(1)", tuple[float, ...], "toy_mlp.step_b1='(1)' is not a valid tuple\n  hint: give toy_mlp.step_b1 a tuple value"),
-    ("maybe", bool, "toy_mlp.step_b1='maybe' is not a valid bool\n  hint: give toy_mlp.step_b1 a bool value"),
-    ("five", int, "toy_mlp.step_b1='five' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
-    ("[5]", int, "toy_mlp.step_b1='[5]' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
-    ("2.5", int, "toy_mlp.step_b1='2.5' is not a valid int\n  hint: give toy_mlp.step_b1 a int value"),
-    ("fast", float, "toy_mlp.step_b1='fast' is not a valid float\n  hint: give toy_mlp.step_b1 a float value"),
+    ("(1)", tuple[float, ...], "toy_mlp.step_b1='(1)' is not a valid tuple\n  hint: give toy_mlp.step_b1 a value of type tuple"),
+    ("maybe", bool, "toy_mlp.step_b1='maybe' is not a valid bool\n  hint: give toy_mlp.step_b1 a value of type bool"),
+    ("five", int, "toy_mlp.step_b1='five' is not a valid int\n  hint: give toy_mlp.step_b1 a value of type int"),
+    ("[5]", int, "toy_mlp.step_b1='[5]' is not a valid int\n  hint: give toy_mlp.step_b1 a value of type int"),
+    ("2.5", int, "toy_mlp.step_b1='2.5' is not a valid int\n  hint: give toy_mlp.step_b1 a value of type int"),
+    ("fast", float, "toy_mlp.step_b1='fast' is not a valid float\n  hint: give toy_mlp.step_b1 a value of type float"),
     ("rmsprop", typing.Literal["sgd", "adam"],
      "toy_mlp.step_b1='rmsprop' is not one of sgd, adam\n  hint: pick one of the listed values"),
 ])
@@ -204,7 +204,7 @@ def test_a_non_number_for_an_int_field_says_it_is_not_an_int_rather_than_asking_
     """Bug fixed: ``hidden=five`` used to get "cannot parse" with the hint "write a Python literal, e.g. [1,2,3]"."""
     with pytest.raises(ConfigError) as error:
         configs.resolve(toy(), "full", {"hidden": "five"})
-    assert message(error) == "toy_mlp.hidden='five' is not a valid int\n  hint: give toy_mlp.hidden a int value"
+    assert message(error) == "toy_mlp.hidden='five' is not a valid int\n  hint: give toy_mlp.hidden a value of type int"
 
 
 def test_a_listed_literal_value_is_accepted():
