@@ -45,8 +45,8 @@ def missing_message(root: str | Path) -> str:
         " All four are present, so at least one is not the official file (MD5 mismatch).")
     return (f"KMNIST data not found and could not be downloaded. The section needs the four "
             f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} "
-            f"Fix: copy them there (they are in ../shared/data/kmnist; reassemble "
-            f"train-images with `cat` and check SHA256SUMS), or point the section at a folder "
+            f"Fix: copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
+            f"or point the section at a folder "
             f"that holds KMNIST/raw/ with the environment variable KMNIST_ROOT or "
             f"`--set kmnist.data_dir=...`, or allow network access so torchvision can download "
             f"them. No other data is substituted.")
@@ -63,8 +63,8 @@ def verify_checksums(root: str | Path) -> None:
         if file.is_file() and not check_md5(str(file), md5):
             raise DatasetError(f"The KMNIST file {file} is not the official one (its MD5 is not {md5}): "
                                f"it is truncated, damaged or a different file, and it will not be used. "
-                               f"Fix: replace it with the official file (in ../shared/data/kmnist, or "
-                               f"delete it so torchvision downloads it again), then rebuild.")
+                               f"Fix: replace it with the official file (or delete it so torchvision "
+                               f"downloads it again), then rebuild.")
 
 
 def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
