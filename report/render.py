@@ -84,7 +84,8 @@ class Renderer:
             self.env.filters[kind] = self._formatter(kind)
         self.env.filters["count"] = self.count
         self.env.globals.update(figure=self.figure, table=self.table, matrix=self.matrix,
-                                claim=self.claim, lit=self.lit, spread=self.spread, ranked=self.ranked)
+                                claim=self.claim, lit=self.lit, spread=self.spread, ranked=self.ranked,
+                                product_sum=self.product_sum)
 
     # -- numbers -------------------------------------------------------------------------
     def _formatter(self, kind: str):
@@ -181,6 +182,16 @@ class Renderer:
         order = sorted(items, key=lambda item: item[key], reverse=descending)
         sign = " > " if descending else " < "
         return Markup(sign.join(f"{item[label]} ({self.record(item[key], kind, digits)})" for item in order))
+
+    def product_sum(self, terms, factors: str = "factors", addend: str = "addend") -> Markup:
+        """A sum of products, every operand traced: ``(784 × 10 + 10) + (10 × 5 + 5)``.
+
+        ``terms`` is a result list whose items hold a list of factors and a number added to
+        their product (a layer's weight shape and its bias count, say).
+        """
+        return Markup(" + ".join(
+            "(" + " × ".join(self.record(f, "int") for f in term[factors])
+            + f" + {self.record(term[addend], 'int')})" for term in terms))
 
     # -- rendering -----------------------------------------------------------------------
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from report import config as configs
 from report import fingerprint
 from report.context import Context
-from report.errors import UsageError
+from report.errors import BuildError, UsageError
 from report.status import Freshness, Outcome
 from report.store import CorruptRecord, Record, Store
 
@@ -115,7 +115,7 @@ def execute_unit(module_name: str, config, device: str, show_progress: bool) -> 
             data = module.run(config, ctx)
         except Exception as exc:  # a failing section must not take the build down
             return Payload(None, wall_time=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}",
-                           traceback=traceback.format_exc(), user_error=getattr(exc, "user_error", False))
+                           traceback=traceback.format_exc(), user_error=isinstance(exc, BuildError) or getattr(exc, "user_error", False))
         wall = time.perf_counter() - start
         files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
     return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}")

@@ -257,3 +257,11 @@ def test_a_number_recorded_outside_any_template_is_placed_at_question_mark_line_
     renderer = Renderer(tmp_path, tmp_path)
     assert renderer.lit(3) == '[3]{#n1 .num title="literal:?:0"}'
     assert (renderer.ledger.entries[0].template, renderer.ledger.entries[0].line) == ("?", 0)
+
+
+def test_a_product_sum_traces_every_factor_and_addend(tmp_path):
+    doc = render(tmp_path, "{{ product_sum(r.sec.layers, 'shape', 'bias') }}",
+                 {"layers": [{"shape": [784, 10], "bias": 10}, {"shape": [10, 5], "bias": 5}]})
+    assert re.sub(r"\{[^}]*\}", "", doc.text) == "([784] × [10] + [10]) + ([10] × [5] + [5])"
+    assert [e.path for e in doc.ledger.entries][:3] == ["sec.layers[0].shape[0]", "sec.layers[0].shape[1]",
+                                                        "sec.layers[0].bias"]
