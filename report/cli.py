@@ -13,9 +13,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from experiments import SECTIONS
 from report.errors import BuildError, CheckFailed, UsageError
 from report.pipeline import Options, build, check, check_out_dir, plan_all, validate
+from report.project import Project
 from report.status import Outcome
 
 
@@ -24,11 +24,11 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}", "see `python build.py --help`")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(project: Project) -> argparse.ArgumentParser:
     p = _Parser(prog="python build.py", description="Run the experiments that are stale and "
                 "render the report (HTML and PDF) from their stored results.")
     p.add_argument("sections", nargs="*", metavar="SECTION",
-                   help=f"rebuild only these sections ({', '.join(SECTIONS)}); the others come from the store")
+                   help=f"rebuild only these sections ({', '.join(project.names)}); the others come from the store")
     p.add_argument("--list", action="store_true", help="show each section as fresh / stale / missing, and why")
     p.add_argument("--check", action="store_true",
                    help="verify the report against the stored results (trains nothing); exit 1 on any mismatch")
@@ -64,42 +64,43 @@ def options_from(args) -> Options:
                    device=args.device, draft=args.draft, show_progress=not args.quiet)
 
 
-def list_sections(options: Options) -> None:
-    sets = validate(options)
-    units, _ = plan_all(options, check_out_dir(options.out), sets)
+def list_sections(project: Project, options: Options) -> None:
+    sets = validate(project, options)
+    units, _ = plan_all(project, options, check_out_dir(project, options.out), sets)
     rows = [(u.section, u.seed, u.freshness.value, "; ".join(u.reasons)) for u in units]
     print(tabulate(rows, ["section", "seed", "state", "why"]))
 
 
 def print_summary(summary) -> None:
-    rows = [(u.section, u.seed, u.outcome.value, f"{u.wall_time:.1f} s" if u.outcome is Outcome.RAN else "")
-            for u in summary.units]
+    rows = [(r.section, r.seed, r.outcome.value, f"{r.wall_time:.1f} s" if r.outcome is Outcome.RAN else "")
+            for r in summary.results]
     print(tabulate(rows, ["section", "seed", "result", "wall time"]), file=sys.stderr)
-    for unit in summary.failed:
-        print(f"FAILED {unit.label}: {unit.error}" + (f" (log: {unit.log_path})" if unit.log_path else ""),
+    for result in summary.failed:
+        print(f"FAILED {result.label}: {result.error}" + (f" (log: {result.log_path})" if result.log_path else ""),
               file=sys.stderr)
     for fmt, path in summary.outputs.items():
         print(f"wrote {path}", file=sys.stderr)
     print(f"build took {summary.wall_time:.1f} s", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(project: Project, argv: list[str] | None = None) -> int:
+    """Run the command line for ``project`` (``build.py`` describes it); return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
-        args = parser().parse_args(argv)
+        args = parser(project).parse_args(argv)
         options = options_from(args)
         if args.list:
-            list_sections(options)
+            list_sections(project, options)
             return 0
         if args.check:
-            problems = check(options)
+            problems = check(project, options)
             if problems:
                 raise CheckFailed(problems)
             print("check passed: every number in the report equals its stored result, "
                   "every claim and invariant holds", file=sys.stderr)
             return 0
-        summary = build(options)
+        summary = build(project, options)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -109,4 +110,4 @@ def main(argv: list[str] | None = None) -> int:
     print_summary(summary)
     if not summary.failed:
         return 0
-    return 2 if any(u.user_error for u in summary.failed) else 1
+    return 2 if any(r.user_error for r in summary.failed) else 1

@@ -1,7 +1,7 @@
 """Section configs: defaults from each section's dataclass, the profile's overrides, then ``--set``.
 
-    >>> overrides = parse_sets(["toy_mlp.lr=0.02"])            # {"toy_mlp": {"lr": "0.02"}}
-    >>> cfg = resolve(load_section("toy_mlp"), "quick", overrides["toy_mlp"])
+    >>> overrides = parse_sets(["toy_mlp.lr=0.02"], project.names)  # {"toy_mlp": {"lr": "0.02"}}
+    >>> cfg = resolve(project.section("toy_mlp"), "quick", overrides["toy_mlp"])
 
 Every ``--set`` value is parsed once, here, against the field's type; an unknown key or a
 wrong type is rejected with the list of valid keys. ``seeds`` is accepted for every section:
@@ -11,26 +11,17 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib
 import typing
-from types import ModuleType
+from collections.abc import Sequence
 
-from experiments import SECTIONS
 from report.errors import ConfigError, UsageError
+from report.section import SectionSpec
 
 PROFILES = ("quick", "full")
 SEEDS_KEY = "seeds"
 
 
-def load_section(name: str) -> ModuleType:
-    """Import a section's light module (no torch); unknown names list the valid ones."""
-    if name not in SECTIONS:
-        raise UsageError(f"unknown section {name!r}; valid sections: {', '.join(SECTIONS)}",
-                         "name one of the valid sections, or none to build them all")
-    return importlib.import_module(SECTIONS[name])
-
-
-def parse_sets(assignments: list[str]) -> dict[str, dict[str, str]]:
+def parse_sets(assignments: list[str], names: Sequence[str]) -> dict[str, dict[str, str]]:
     """Split ``section.key=value`` strings into ``{section: {key: raw value}}``."""
     parsed: dict[str, dict[str, str]] = {}
     for text in assignments:
@@ -39,38 +30,38 @@ def parse_sets(assignments: list[str]) -> dict[str, dict[str, str]]:
         if not key or not value.strip():  # no "." leaves the key empty, no "=" the value
             raise UsageError(f"malformed --set {text!r}: expected SECTION.KEY=VALUE",
                              "for example --set kmnist.lr=0.01")
-        if section not in SECTIONS:
+        if section not in names:
             raise UsageError(f"--set {text!r}: unknown section {section!r}; valid sections: "
-                             f"{', '.join(SECTIONS)}", "use one of the section names")
+                             f"{', '.join(names)}", "use one of the section names")
         parsed.setdefault(section, {})[key] = value.strip()
     return parsed
 
 
-def resolve(module: ModuleType, profile: str, sets: dict[str, str]):
+def resolve(section: SectionSpec, profile: str, sets: dict[str, str]):
     """The section's config for a profile, with ``--set`` values (``seeds`` excluded) applied."""
-    values = dict(module.QUICK) if profile == "quick" else {}
-    hints = typing.get_type_hints(module.Config)
+    values = dict(section.quick) if profile == "quick" else {}
+    hints = typing.get_type_hints(section.config)
     for key, raw in sets.items():
         if key == SEEDS_KEY:
             continue
         if key not in hints:
-            raise ConfigError(f"unknown key {module_name(module)}.{key}; valid keys: "
+            raise ConfigError(f"unknown key {section.name}.{key}; valid keys: "
                               f"{', '.join([*hints, SEEDS_KEY])}", "check the spelling of the key")
-        values[key] = parse_value(f"{module_name(module)}.{key}", raw, hints[key])
+        values[key] = parse_value(f"{section.name}.{key}", raw, hints[key])
     try:
-        return module.Config(**values)
+        return section.config(**values)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"invalid setting for section {module_name(module)}: {exc}",
+        raise ConfigError(f"invalid setting for section {section.name}: {exc}",
                           "change the --set value to one in range") from None
 
 
-def seeds(module: ModuleType, config, sets: dict[str, str]) -> tuple[int, ...]:
+def seeds(section: SectionSpec, config, sets: dict[str, str]) -> tuple[int, ...]:
     """The seeds to run: ``--set SECTION.seeds=[...]``, else the config's own seed."""
     if SEEDS_KEY not in sets:
         return (config.seed,)
-    chosen = parse_value(f"{module_name(module)}.seeds", sets[SEEDS_KEY], tuple[int, ...])
+    chosen = parse_value(f"{section.name}.seeds", sets[SEEDS_KEY], tuple[int, ...])
     if not chosen or len(set(chosen)) != len(chosen):
-        raise ConfigError(f"{module_name(module)}.seeds must be a non-empty list of distinct "
+        raise ConfigError(f"{section.name}.seeds must be a non-empty list of distinct "
                           f"integers, got {sets[SEEDS_KEY]!r}", "for example --set kmnist.seeds=[1,2,3]")
     return chosen
 
@@ -127,10 +118,6 @@ def _literal(key: str, raw: str):
 def _wrong_type(key: str, raw: str, kind) -> ConfigError:
     name = kind.__name__  # int, float, bool, or tuple for tuple[float, ...]
     return ConfigError(f"{key}={raw!r} is not a valid {name}", f"give {key} a value of type {name}")
-
-
-def module_name(module: ModuleType) -> str:
-    return module.__name__.rsplit(".", 1)[-1]
 
 
 def as_json(config, for_fingerprint: bool = False) -> dict:

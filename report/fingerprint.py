@@ -14,8 +14,6 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LIBRARIES = ("torch", "torchvision", "numpy")
 
 
 class HashMemo:
@@ -61,22 +59,22 @@ def sha256_file(file: Path) -> str:
     return digest.hexdigest()
 
 
-def source_files(module_name: str) -> list[Path]:
-    """The files of a module (or package) and of every project module it imports, recursively."""
+def source_files(module_name: str, root: Path) -> list[Path]:
+    """The files of a module (or package) and of every module under ``root`` it imports, recursively."""
     seen: set[Path] = set()
-    pending = list(_module_files(module_name))
+    pending = list(_module_files(module_name, root))
     while pending:
         file = pending.pop()
         if file in seen:
             continue
         seen.add(file)
-        for imported in _imports(file):
-            pending.extend(_module_files(imported))
+        for imported in _imports(file, root):
+            pending.extend(_module_files(imported, root))
     return sorted(seen)
 
 
-def _module_files(dotted: str) -> list[Path]:
-    base = PROJECT_ROOT.joinpath(*dotted.split("."))
+def _module_files(dotted: str, root: Path) -> list[Path]:
+    base = root.joinpath(*dotted.split("."))
     if (base / "__init__.py").exists():
         return [base / "__init__.py"]
     if base.with_suffix(".py").exists():
@@ -84,9 +82,9 @@ def _module_files(dotted: str) -> list[Path]:
     return []
 
 
-def _imports(file: Path) -> set[str]:
+def _imports(file: Path, root: Path) -> set[str]:
     """Absolute dotted names a file imports, relative imports resolved against its package."""
-    package = ".".join(file.relative_to(PROJECT_ROOT).with_suffix("").parts[:-1])
+    package = ".".join(file.relative_to(root).with_suffix("").parts[:-1])
     names = set()
     for node in ast.walk(ast.parse(file.read_text(), str(file))):
         if isinstance(node, ast.Import):
@@ -105,10 +103,10 @@ def _resolve_relative(package: str, module: str | None, level: int) -> str:
     return ".".join([*parts, module] if module else parts)
 
 
-def library_versions() -> dict[str, str]:
-    """Versions read from package metadata, without importing the libraries."""
+def library_versions(libraries: tuple[str, ...]) -> dict[str, str]:
+    """Python's version and the libraries', read from package metadata without importing them."""
     versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in libraries:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -116,13 +114,14 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def parts(module_name: str, config_json: dict, inputs: dict[str, Path], memo: HashMemo) -> dict:
-    """Everything a result depends on, by name."""
+def parts(module_name: str, config_json: dict, inputs: dict[str, Path], memo: HashMemo, *,
+          root: Path, versions: dict[str, str]) -> dict:
+    """Everything a result depends on, by name; ``versions`` is ``library_versions(...)``."""
     return {
-        "sources": {str(f.relative_to(PROJECT_ROOT)): memo.hash(f) for f in source_files(module_name)},
+        "sources": {str(f.relative_to(root)): memo.hash(f) for f in source_files(module_name, root)},
         "config": config_json,
         "inputs": {name: memo.hash(Path(path)) for name, path in sorted(inputs.items())},
-        "versions": library_versions(),
+        "versions": versions,
     }
 
 

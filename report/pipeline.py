@@ -1,9 +1,10 @@
 """One build, phase by phase: plan, run, render, check, write.
 
-    >>> summary = build(Options(sections=["toy_mlp"], profile="quick", out=Path("_build")))
+    >>> summary = build(project, Options(sections=["toy_mlp"], profile="quick", out=Path("_build")))
 
 Each phase raises its own ``BuildError`` subclass; a failing section is not an exception
 but an outcome, so the other sections still build and the report shows a placeholder.
+Each phase returns new values and changes nothing it was given.
 """
 from __future__ import annotations
 
@@ -17,29 +18,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments import SECTIONS
 from report import backends, checks, provenance
 from report import config as configs
 from report.errors import CheckFailed, OutputError, UsageError
-from report.fingerprint import PROJECT_ROOT, HashMemo, sha256_file
-from report.render import Renderer, SectionView, section_key
-from report.runner import Runner, Unit, default_jobs, plan
+from report.fingerprint import HashMemo, library_versions, sha256_file
+from report.paths import OutputPaths
+from report.project import ENGINE_DIR, Project
+from report.render import Renderer
+from report.runner import Runner, default_jobs, plan
 from report.status import Freshness, Outcome
-from report.store import Store, write_atomic
+from report.store import Record, Store, write_atomic
+from report.units import Result, Unit
+from report.view import SectionView, provenance_entries, results_view, section_views
 
 log = logging.getLogger("report")
-TEMPLATES = PROJECT_ROOT / "templates"
-SOURCE_DIRS = ("experiments", "report", "templates", "tests", "bench", ".git", ".ci")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
     sections: list[str] = field(default_factory=list)  # empty: all
     profile: str = "full"
     force: bool = False
     sets: list[str] = field(default_factory=list)
     to: list[str] = field(default_factory=lambda: ["html", "pdf"])
-    out: Path = PROJECT_ROOT / "_build"
+    out: Path = Path("_build")
     engine: str = "auto"
     jobs: int | None = None
     scheduler: str | None = None
@@ -48,22 +50,22 @@ class Options:
     show_progress: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class Summary:
-    units: list[Unit]
+    results: list[Result]
     outputs: dict[str, Path]
     wall_time: float
 
     @property
-    def failed(self) -> list[Unit]:
-        return [u for u in self.units if u.outcome is Outcome.FAILED]
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.outcome is Outcome.FAILED]
 
 
-def check_out_dir(out: Path) -> Path:
+def check_out_dir(project: Project, out: Path) -> OutputPaths:
     """Refuse an output folder that is the source tree, holds it, or lies inside its sources."""
     out = out.expanduser().resolve()
-    if out == PROJECT_ROOT or out in PROJECT_ROOT.parents or any(
-            out == PROJECT_ROOT / d or (PROJECT_ROOT / d) in out.parents for d in SOURCE_DIRS):
+    if out == project.root or out in project.root.parents or any(
+            out == d or d in out.parents for d in project.source_dirs()):
         raise UsageError(f"--out {out} points at the project's source tree",
                          "use a folder of its own, such as _build (the default) or /tmp/report")
     try:
@@ -74,197 +76,166 @@ def check_out_dir(out: Path) -> Path:
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder {out}: {exc.strerror}",
                           "choose a writable folder with --out") from None
-    return out
+    return OutputPaths(out)
 
 
 @contextmanager
-def build_lock(out: Path):
+def build_lock(paths: OutputPaths):
     """One build per output folder at a time; a second one waits and says so."""
-    with open(out / ".lock", "a+") as handle:
+    with open(paths.lock, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.warning("another build is using %s; waiting for it to finish", out)
+            log.warning("another build is using %s; waiting for it to finish", paths.root)
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
 
-def validate(options: Options) -> dict[str, dict[str, str]]:
+def validate(project: Project, options: Options) -> dict[str, dict[str, str]]:
     """Check names, profile and --set before anything runs; return the parsed --set values."""
     for name in options.sections:
-        configs.load_section(name)
+        project.section(name)
     if options.profile not in configs.PROFILES:
         raise UsageError(f"unknown profile {options.profile!r}", "use --profile quick or --profile full")
     unknown = [fmt for fmt in options.to if fmt not in backends.FORMATS]
     if unknown:
         raise UsageError(f"unknown output format {', '.join(unknown)}",
                          f"--to takes a comma-separated list of {', '.join(backends.FORMATS)}")
-    return configs.parse_sets(options.sets)
+    return configs.parse_sets(options.sets, project.names)
 
 
-def plan_all(options: Options, out: Path, sets) -> tuple[list[Unit], Store]:
+def plan_all(project: Project, options: Options, paths: OutputPaths, sets) -> tuple[list[Unit], Store]:
     """Every unit of every section, with its freshness; file hashes are remembered across builds."""
-    store = Store(out / "results", options.profile)
-    memo = HashMemo(out / ".cache" / "hashes.json")
-    units = plan(list(SECTIONS), options.profile, sets, store, memo)
+    store = Store(paths.results, options.profile)
+    memo = HashMemo(paths.hashes)
+    units = plan(project, options.profile, sets, store, memo)
     memo.save()
     return units, store
 
 
-def build(options: Options) -> Summary:
+def build(project: Project, options: Options) -> Summary:
     start = time.perf_counter()
-    sets = validate(options)
-    out = check_out_dir(options.out)
-    with build_lock(out):
-        units, store = plan_all(options, out, sets)
-        chosen = set(options.sections or SECTIONS)
+    sets = validate(project, options)
+    paths = check_out_dir(project, options.out)
+    with build_lock(paths):
+        units, store = plan_all(project, options, paths, sets)
+        chosen = set(options.sections or project.names)
         for unit in units:
             if unit.freshness is Freshness.CORRUPT:
                 log.warning("ignoring a corrupt result, it will be recomputed: %s", unit.reasons[0])
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
         jobs = options.jobs or default_jobs(len(to_run))
-        Runner(store, out / "logs", options.device, jobs, options.scheduler, options.show_progress).run(to_run)
-        _settle(units, to_run)
-        _check_invariants(units)
-        outputs = render(units, options, out)
-    return Summary(units, outputs, time.perf_counter() - start)
+        ran = Runner(store, paths.logs, options.device, jobs, options.scheduler, options.show_progress).run(to_run)
+        results = enforce_invariants(project, settle(units, ran))
+        outputs = render(project, results, options, paths)
+    return Summary(results, outputs, time.perf_counter() - start)
 
 
-def check(options: Options) -> list[str]:
+def settle(units: list[Unit], ran: list[Result]) -> list[Result]:
+    """One result per unit, in plan order: the runner's, or the store's for a unit that did not run."""
+    by_label = {r.label: r for r in ran}
+    return [by_label.get(unit.label) or Result.not_run(unit) for unit in units]
+
+
+def enforce_invariants(project: Project, results: list[Result]) -> list[Result]:
+    """A result that breaks its section's invariants is a failure, not something to print."""
+    checked = []
+    for result in results:
+        problems = project.section(result.section).invariants(result.record.data) if result.record else []
+        checked.append(result.failed("invariants do not hold: " + "; ".join(problems)) if problems else result)
+    return checked
+
+
+def check(project: Project, options: Options) -> list[str]:
     """Verify the report on disk and a fresh rendering against the store; train nothing."""
-    sets = validate(options)
-    out = check_out_dir(options.out)
-    with build_lock(out):
-        units, store = plan_all(options, out, sets)
+    sets = validate(project, options)
+    paths = check_out_dir(project, options.out)
+    with build_lock(paths):
+        units, store = plan_all(project, options, paths, sets)
         problems = [f"{u.label}: {u.reasons[0]}" for u in units if u.freshness is Freshness.CORRUPT]
         raw = {u.label: store.read_unverified(u.section, u.seed) for u in units}
-        problems += _check_document_on_disk(out, units, raw)
+        problems += _check_document_on_disk(project, paths, units, raw)
         for unit in units:
             record = raw[unit.label]
             if record is not None:
-                module = configs.load_section(unit.section)
-                problems += [f"{unit.label}: {p}" for p in module.invariants(record["data"])]
-        _settle(units, [])
-        problems += _check_rerendering(units, options, out)
+                invariants = project.section(unit.section).invariants
+                problems += [f"{unit.label}: {p}" for p in invariants(record["data"])]
+        problems += _check_rerendering(project, [Result.not_run(u) for u in units], options, paths)
     return problems
 
 
-def _check_document_on_disk(out: Path, units: list[Unit], raw: dict) -> list[str]:
-    ledger_path, html, pdf = out / "ledger.json", out / "report.html", out / "report.pdf"
-    if not (ledger_path.exists() and html.exists()):
-        return [f"no report in {out} to check; build it first with `python build.py`"]
-    ledger = json.loads(ledger_path.read_text())
-    results = {"provenance": json.loads((out / "provenance.json").read_text())}
-    primary = {}
-    for unit in units:
-        primary.setdefault(unit.section, unit.seed)
-        record = raw[unit.label]
-        if record is not None:
-            results[section_key(unit.section, unit.seed, primary[unit.section])] = {
-                **record["data"], "config": record["meta"]["profile_config"]}
-    problems = checks.verify_html(html.read_text(encoding="utf-8"), ledger, results)
+def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Unit], raw: dict) -> list[str]:
+    if not (paths.ledger.exists() and paths.report("html").exists()):
+        return [f"no report in {paths.root} to check; build it first with `python build.py`"]
+    ledger = json.loads(paths.ledger.read_text())
+    stored = [SectionView(name, [_unverified_record(u, raw[u.label]) for u in units
+                                 if u.section == name and raw[u.label] is not None])
+              for name in project.names]
+    shown = results_view(stored, json.loads(paths.provenance.read_text()))
+    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)
+    pdf = paths.report("pdf")
     return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
 
 
-def _check_rerendering(units: list[Unit], options: Options, out: Path) -> list[str]:
-    views, entries = section_views(units)
-    document = Renderer(TEMPLATES, out, draft=True).render(
-        views, provenance.collect(options.profile, entries, provenance.git_state()), profile=options.profile)
+def _unverified_record(unit: Unit, raw: dict) -> Record:
+    """A stored record as written, checksum or not, so --check compares what is really there."""
+    return Record(unit.section, unit.seed, raw.get("fingerprint", ""), raw.get("parts", {}), raw["data"],
+                  raw["meta"], Path(raw.get("artifact_dir", "")))
+
+
+def _check_rerendering(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> list[str]:
+    document, _ = _render_document(project, results, options, paths, draft=True)
     false_claims = [f"claim {c.name!r} ({c.template}:{c.line}) does not hold in the results"
                     for c in document.claims if not c.holds]
-    return false_claims + checks.untraced_numbers(document.text, TEMPLATES)
+    return false_claims + checks.untraced_numbers(document.text, project.templates)
 
 
-def _settle(units: list[Unit], ran: list[Unit]) -> None:
-    """Give every unit that did not run its outcome and the record the report will show."""
-    for unit in units:
-        if unit in ran:
-            continue
-        unit.record = unit.stored
-        unit.outcome = Outcome.CACHED if unit.stored else Outcome.SKIPPED
+def _render_document(project: Project, results: list[Result], options: Options, paths: OutputPaths,
+                     draft: bool, git: tuple[str, bool] | None = None):
+    views = section_views(project, results)
+    prov = provenance.collect(options.profile, provenance_entries(project, views, results),
+                              git or provenance.git_state(project.root), library_versions(project.libraries))
+    document = Renderer(project.templates, paths.root, draft=draft).render(views, prov, profile=options.profile)
+    return document, document.results["provenance"]
 
 
-def _check_invariants(units: list[Unit]) -> None:
-    """A result that breaks its section's invariants is a failure, not something to print."""
-    for unit in units:
-        if unit.record is None:
-            continue
-        module = configs.load_section(unit.section)
-        problems = module.invariants(unit.record.data)
-        if problems:
-            unit.outcome, unit.record = Outcome.FAILED, None
-            unit.error = "invariants do not hold: " + "; ".join(problems)
-
-
-def section_views(units: list[Unit]) -> tuple[list[SectionView], list[dict]]:
-    """Per section: the records to show (primary seed first) and its provenance entry."""
-    views, entries = [], []
-    for name in SECTIONS:
-        mine = [u for u in units if u.section == name]
-        view = SectionView(name, f"{name}.qmd.j2", [u.record for u in mine if u.record])
-        view.problem = _problem(name, mine)
-        view.stale_reasons = sorted({r for u in mine if u.outcome is Outcome.CACHED
-                                     and u.freshness is Freshness.STALE for r in u.reasons})
-        views.append(view)
-        entries.append({"name": name, "title": configs.load_section(name).TITLE, "ok": view.ok,
-                        "problem": view.problem, "stale": view.stale_reasons,
-                        "units": [_unit_entry(u) for u in mine]})
-    return views, entries
-
-
-def _problem(name: str, units: list[Unit]) -> str:
-    failed = [u for u in units if u.outcome is Outcome.FAILED]
-    if failed:
-        where = f" (log: {failed[0].log_path})" if failed[0].log_path else ""
-        return f"it failed: {failed[0].error}{where}. The next build reruns it."
-    if any(u.record is None for u in units):
-        return f"it has not been built yet; run `python build.py {name}`."
-    return ""
-
-
-def _unit_entry(unit: Unit) -> dict:
-    meta = unit.record.meta if unit.record else {}
-    return {"seed": unit.seed, "fingerprint": unit.fingerprint[:12], "outcome": unit.outcome.value,
-            "wall_time": meta.get("wall_time", unit.wall_time), "finished": meta.get("finished", ""),
-            "device": unit.record.data.get("device", "n/a") if unit.record else "n/a"}
-
-
-def render(units: list[Unit], options: Options, out: Path) -> dict[str, Path]:
+def render(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> dict[str, Path]:
     """Render the report from the records; write it only when every check passes.
 
     When nothing the report shows has changed since the last render (results, templates,
     engine code, options, commit) and its files are all there, they are kept as they are.
     """
-    git = provenance.git_state()
-    key = render_key(units, options, git)
-    outputs = {fmt: out / f"report.{fmt}" for fmt in options.to}
-    key_file = out / ".render-key"
-    if key_file.exists() and key_file.read_text() == key and all(p.exists() for p in outputs.values()):
+    git = provenance.git_state(project.root)
+    key = render_key(project, results, options, git)
+    outputs = {fmt: paths.report(fmt) for fmt in options.to}
+    if paths.render_key.exists() and paths.render_key.read_text() == key and all(
+            p.exists() for p in outputs.values()):
         log.info("the report is up to date")
         return outputs
-    views, entries = section_views(units)
-    prov = provenance.collect(options.profile, entries, git)
-    document = Renderer(TEMPLATES, out, draft=options.draft).render(views, prov, profile=options.profile)
-    problems = checks.untraced_numbers(document.text, TEMPLATES)
+    document, prov = _render_document(project, results, options, paths, options.draft, git)
+    problems = checks.untraced_numbers(document.text, project.templates)
     if problems:
         raise CheckFailed(problems)
-    qmd = out / "report.qmd"
-    write_atomic(qmd, document.text.encode("utf-8"))
-    write_atomic(out / "ledger.json", json.dumps(document.ledger.as_json(), indent=1).encode())
-    write_atomic(out / "provenance.json", json.dumps(prov, indent=1).encode())
-    written = backends.choose(options.engine).render(qmd, options.to)
-    write_atomic(key_file, key.encode())
+    write_atomic(paths.document, document.text.encode("utf-8"))
+    write_atomic(paths.ledger, json.dumps(document.ledger.as_json(), indent=1).encode())
+    write_atomic(paths.provenance, json.dumps(prov, indent=1).encode())
+    written = backends.choose(options.engine, project).render(paths.document, options.to)
+    write_atomic(paths.render_key, key.encode())
     return written
 
 
-def render_key(units: list[Unit], options: Options, git: tuple[str, bool]) -> str:
+def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool]) -> str:
     """A hash of everything the rendered report depends on."""
-    shown = [(u.section, u.seed, u.outcome is Outcome.FAILED, u.error,
-              u.reasons if u.outcome is Outcome.CACHED and u.freshness is Freshness.STALE else [],
-              u.record.fingerprint if u.record else None, u.record.artifact_dir.name if u.record else None)
-             for u in units]
-    code = sorted([*TEMPLATES.glob("*.j2"), *(PROJECT_ROOT / "report").rglob("*.py"),
-                   *(PROJECT_ROOT / "report" / "assets").iterdir()])
-    parts = {"shown": shown, "code": {str(p.relative_to(PROJECT_ROOT)): sha256_file(p) for p in code},
-             "options": [options.profile, sorted(options.to), options.engine, options.draft], "git": git}
+    shown = [(r.section, r.seed, r.outcome is Outcome.FAILED, r.error, r.unit.reasons if r.shows_stale else [],
+              r.record.fingerprint if r.record else None, r.record.artifact_dir.name if r.record else None)
+             for r in results]
+    code = {f"templates/{p.name}": p for p in project.templates.glob("*.j2")}
+    code |= {f"engine/{p.relative_to(ENGINE_DIR)}": p for p in ENGINE_DIR.rglob("*") if _is_engine_file(p)}
+    parts = {"shown": shown, "code": {name: sha256_file(p) for name, p in sorted(code.items())},
+             "options": [options.profile, sorted(options.to), options.engine, options.draft], "git": git,
+             "libraries": library_versions(project.libraries), "fonts": [project.pdf_fonts, project.font_paths]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _is_engine_file(path: Path) -> bool:
+    return path.is_file() and (path.suffix == ".py" or path.parent.name == "assets")

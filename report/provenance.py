@@ -4,14 +4,13 @@ from __future__ import annotations
 import platform
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
-from report.fingerprint import PROJECT_ROOT, library_versions
 
-
-def git_state() -> tuple[str, bool]:
-    """The commit hash and whether the working tree has uncommitted changes."""
+def git_state(root: Path) -> tuple[str, bool]:
+    """The commit hash of the checkout at ``root`` and whether it has uncommitted changes."""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
 
     head = git("rev-parse", "HEAD")
     if head.returncode != 0:
@@ -20,17 +19,15 @@ def git_state() -> tuple[str, bool]:
     return head.stdout.strip(), bool(dirty.stdout.strip())
 
 
-def collect(profile: str, sections: list[dict], git: tuple[str, bool]) -> dict:
-    """The provenance record the appendix prints, as JSON data; ``git`` is ``git_state()``."""
+def collect(profile: str, sections: list[dict], git: tuple[str, bool], versions: dict[str, str]) -> dict:
+    """The provenance record the appendix prints, as JSON data; ``git`` is ``git_state()``,
+    ``versions`` Python's and the project's libraries' (``fingerprint.library_versions``)."""
     commit, dirty = git
-    versions = library_versions()
     return {
         "commit": commit,
         "dirty": dirty,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "python": versions["python"],
-        "torch": versions["torch"],
-        "numpy": versions["numpy"],
+        "versions": versions,
         "platform": platform.platform(),
         "profile": profile,
         "sections": sections,

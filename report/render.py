@@ -1,6 +1,6 @@
 """Jinja templates to Quarto-flavoured Markdown, with every printed number in the ledger.
 
-    >>> doc = render(Path("templates"), sections, provenance, out_dir=Path("_build"))
+    >>> doc = Renderer(Path("templates"), out_dir=Path("_build")).render(section_views, provenance)
     >>> doc.text        # report.qmd
     >>> doc.ledger      # every number: result path, value, printed text, template line
 
@@ -28,27 +28,9 @@ from tabulate import tabulate
 from report.errors import ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
+from report.view import SectionView, results_view
 
 NUMBER_TYPES = (int, float)
-
-
-@dataclass
-class SectionView:
-    """What the report shows for one section: its results, or why there are none."""
-
-    name: str
-    template: str
-    records: list = field(default_factory=list)  # one per seed, the primary seed first
-    problem: str = ""  # why there is no result to show (failed, not built)
-    stale_reasons: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.records) and not self.problem
-
-    @property
-    def seeds(self) -> list[int]:
-        return [record.seed for record in self.records]
 
 
 @dataclass
@@ -64,18 +46,13 @@ class Document:
     text: str
     ledger: Ledger
     claims: list[Claim]
-    results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": ...}
-
-
-def section_key(name: str, seed: int, primary_seed: int) -> str:
-    return name if seed == primary_seed else f"{name}@{seed}"
+    results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": with the seeds}
 
 
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
         self.out_dir, self.draft = out_dir, draft
         self.ledger, self.claims = Ledger(), []
-        self.artifact_dirs: dict[str, Path] = {}
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
                                       comment_start_string="<#--", comment_end_string="--#>",
@@ -116,7 +93,7 @@ class Renderer:
     def spread(self, value, kind: str = "num", digits=None) -> Markup:
         """Mean ± sd over the section's seeds, with each seed's value; empty for one seed."""
         section, _, rest = value.path.partition(".")
-        per_seed = seed_values(self._results, section, rest)
+        per_seed = seed_values(self._view.results, section, rest)
         if len(per_seed) < 2:
             return Markup("")
         mean = self.record(statistics.fmean(per_seed.values()), kind, digits, path=f"mean({section}@*.{rest})")
@@ -127,7 +104,7 @@ class Renderer:
 
     def _seed_label(self, key: str) -> Markup:
         name, _, seed = key.partition("@")
-        return self.record(int(seed) if seed else self._primary_seed[name], "int",
+        return self.record(int(seed) if seed else self._view.primary_seed[name], "int",
                            path=f"provenance.seeds.{key}")
 
     def _finalize(self, value):
@@ -140,7 +117,7 @@ class Renderer:
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
         section = file.path.partition(".")[0]
-        target = os.path.relpath(self.artifact_dirs[section] / str(file), self.out_dir)
+        target = os.path.relpath(self._view.artifact_dirs[section] / str(file), self.out_dir)
         return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
 
     def table(self, rows, columns, caption: str, label: str) -> Markup:
@@ -196,28 +173,13 @@ class Renderer:
     # -- rendering -----------------------------------------------------------------------
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
         """The report, then an appendix listing every number printed before it."""
-        views = self._load(sections, provenance)
-        text = self._render("report.qmd.j2", r=views, prov=track(provenance, "provenance"), **context)
+        self._view = results_view(sections, provenance)
+        shown = {s.name: track(self._view.results[s.name], s.name) for s in sections if s.ok}
+        text = self._render("report.qmd.j2", r=shown, prov=track(self._view.results["provenance"], "provenance"),
+                            **context)
         groups = group_entries(self.ledger.entries)
         text += self._render("numbers.qmd.j2", groups=groups, echo=self._echo)
-        return Document(text, self.ledger, self.claims, self._results)
-
-    def _load(self, sections: list[SectionView], provenance: dict) -> dict:
-        """Results by key (``kmnist``, ``kmnist@2`` for other seeds) and tracked views of them."""
-        self._results, self._primary_seed = {"provenance": provenance}, {}
-        views = {}
-        for section in sections:
-            if not section.ok:
-                continue
-            self._primary_seed[section.name] = section.seeds[0]
-            for record in section.records:
-                key = section_key(section.name, record.seed, section.seeds[0])
-                self._results[key] = {**record.data, "config": record.meta["profile_config"]}
-                self.artifact_dirs[key] = record.artifact_dir
-            views[section.name] = track(self._results[section.name], section.name)
-        provenance["seeds"] = {key: int(key.partition("@")[2] or self._primary_seed[key])
-                               for key in self.artifact_dirs}
-        return views
+        return Document(text, self.ledger, self.claims, self._view.results)
 
     def _render(self, template: str, **context) -> str:
         try:
@@ -283,4 +245,4 @@ def _escape(text: str) -> str:
     return "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in text)
 
 
-__all__ = ["Renderer", "SectionView", "Document", "Claim", "section_key"]
+__all__ = ["Renderer", "Document", "Claim"]

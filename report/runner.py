@@ -26,35 +26,13 @@ from report import config as configs
 from report import fingerprint
 from report.context import Context
 from report.errors import BuildError, UsageError
+from report.project import Project
+from report.section import SectionSpec
 from report.status import Freshness, Outcome
 from report.store import CorruptRecord, Record, Store
+from report.units import Result, Unit
 
 log = logging.getLogger("report")
-
-
-@dataclass
-class Unit:
-    """One section and seed: what it depends on, and what the store holds for it."""
-
-    section: str
-    seed: int
-    module: str
-    config: object
-    fingerprint: str
-    parts: dict
-    freshness: Freshness
-    reasons: list[str]
-    stored: Record | None
-    outcome: Outcome = Outcome.SKIPPED
-    record: Record | None = None
-    wall_time: float = 0.0
-    error: str = ""
-    user_error: bool = False
-    log_path: Path | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.section}[seed={self.seed}]"
 
 
 @dataclass
@@ -70,39 +48,41 @@ class Payload:
     worker: str = ""  # host:pid of the process that ran the unit
 
 
-def plan(names: list[str], profile: str, sets: dict[str, dict[str, str]], store: Store,
+def plan(project: Project, profile: str, sets: dict[str, dict[str, str]], store: Store,
          memo: fingerprint.HashMemo) -> list[Unit]:
-    """Every unit of the named sections, with its freshness and the reasons it is not fresh."""
+    """Every unit of every section, with its freshness and the reasons it is not fresh."""
+    versions = fingerprint.library_versions(project.libraries)
     units = []
-    for name in names:
-        module = configs.load_section(name)
-        base = configs.resolve(module, profile, sets.get(name, {}))
-        for seed in configs.seeds(module, base, sets.get(name, {})):
-            units.append(_plan_unit(name, module, dataclasses.replace(base, seed=seed), store, memo))
+    for name in project.names:
+        section = project.section(name)
+        base = configs.resolve(section, profile, sets.get(name, {}))
+        for seed in configs.seeds(section, base, sets.get(name, {})):
+            config = dataclasses.replace(base, seed=seed)
+            parts = fingerprint.parts(section.module, configs.as_json(config, for_fingerprint=True),
+                                      section.input_files(config), memo, root=project.root, versions=versions)
+            units.append(_plan_unit(section, config, parts, store))
     return units
 
 
-def _plan_unit(name, module, config, store: Store, memo) -> Unit:
-    inputs = module.input_files(config) if hasattr(module, "input_files") else {}
-    parts = fingerprint.parts(module.__name__, configs.as_json(config, for_fingerprint=True),
-                              inputs, memo)
+def _plan_unit(section: SectionSpec, config, parts: dict, store: Store) -> Unit:
     digest = fingerprint.digest(parts)
+
+    def unit(freshness: Freshness, reasons: list[str], stored: Record | None) -> Unit:
+        return Unit(section.name, config.seed, section.module, config, digest, parts, freshness,
+                    tuple(reasons), stored)
+
     try:
-        stored = store.load(name, config.seed)
+        stored = store.load(section.name, config.seed)
     except CorruptRecord as exc:
-        return Unit(name, config.seed, module.__name__, config, digest, parts,
-                    Freshness.CORRUPT, [str(exc)], None)
+        return unit(Freshness.CORRUPT, [str(exc)], None)
     if stored is None:
-        return Unit(name, config.seed, module.__name__, config, digest, parts,
-                    Freshness.MISSING, ["no stored result"], None)
-    failure = store.last_failure(name, config.seed)
+        return unit(Freshness.MISSING, ["no stored result"], None)
+    failure = store.last_failure(section.name, config.seed)
     if failure is not None:
-        return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.STALE,
-                    [f"the last run failed: {failure}"], stored)
+        return unit(Freshness.STALE, [f"the last run failed: {failure}"], stored)
     if stored.fingerprint == digest:
-        return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.FRESH, [], stored)
-    reasons = fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"]
-    return Unit(name, config.seed, module.__name__, config, digest, parts, Freshness.STALE, reasons, stored)
+        return unit(Freshness.FRESH, [], stored)
+    return unit(Freshness.STALE, fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"], stored)
 
 
 def execute_unit(module_name: str, config, device: str, show_progress: bool) -> Payload:
@@ -115,7 +95,7 @@ def execute_unit(module_name: str, config, device: str, show_progress: bool) -> 
             data = module.run(config, ctx)
         except Exception as exc:  # a failing section must not take the build down
             return Payload(None, wall_time=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}",
-                           traceback=traceback.format_exc(), user_error=isinstance(exc, BuildError) or getattr(exc, "user_error", False))
+                           traceback=traceback.format_exc(), user_error=isinstance(exc, BuildError))
         wall = time.perf_counter() - start
         files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
     return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}")
@@ -135,7 +115,7 @@ def default_jobs(units: int) -> int:
 
 @dataclass
 class Runner:
-    """Runs stale units and commits their results to the store."""
+    """Runs stale units, commits their results to the store, and says what became of each."""
 
     store: Store
     log_dir: Path
@@ -144,29 +124,35 @@ class Runner:
     scheduler: str | None = None
     show_progress: bool = True
 
-    def run(self, units: list[Unit]) -> None:
+    def run(self, units: list[Unit]) -> list[Result]:
+        """One result per unit, in the order given."""
         if not units:
-            return
+            return []
         if self.scheduler:
             with self._dask_client() as client:
-                self._run_on(client.get_executor(), units)
-        elif self.jobs > 1 and len(units) > 1:
+                return self._run_on(client.get_executor(), units)
+        if self.jobs > 1 and len(units) > 1:
             threads = max(1, (os.cpu_count() or 1) // self.jobs)
             with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=limit_threads, initargs=(threads,)) as pool:
-                self._run_on(pool, units)
-        else:
-            for unit in units:
-                log.info("running %s", unit.label)
-                self._finish(unit, execute_unit(unit.module, unit.config, self.device, self.show_progress))
+                return self._run_on(pool, units)
+        results = []
+        for unit in units:
+            log.info("running %s", unit.label)
+            results.append(self._finish(unit, execute_unit(unit.module, unit.config, self.device,
+                                                           self.show_progress)))
+        return results
 
-    def _run_on(self, executor: Executor, units: list[Unit]) -> None:
+    def _run_on(self, executor: Executor, units: list[Unit]) -> list[Result]:
         futures = {executor.submit(execute_unit, u.module, u.config, self.device, False): u for u in units}
         bar = tqdm(total=len(units), desc="sections", disable=not self.show_progress, leave=False)
+        finished = {}
         for future in as_completed(futures):
-            self._finish(futures[future], future.result())
+            unit = futures[future]
+            finished[unit.label] = self._finish(unit, future.result())
             bar.update()
         bar.close()
+        return [finished[u.label] for u in units]
 
     def _dask_client(self):
         try:
@@ -180,23 +166,20 @@ class Runner:
             raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}",
                              "start it with `dask scheduler` or check the address") from None
 
-    def _finish(self, unit: Unit, payload: Payload) -> None:
-        unit.wall_time = payload.wall_time
+    def _finish(self, unit: Unit, payload: Payload) -> Result:
         if payload.data is None:
-            unit.outcome, unit.error = Outcome.FAILED, payload.error
-            unit.user_error = payload.user_error
-            unit.log_path = self._write_log(unit, payload.traceback)
             self.store.mark_failed(unit.section, unit.seed, payload.error)
-            return
+            return Result(unit, Outcome.FAILED, None, payload.wall_time, payload.error, payload.user_error,
+                          self._write_log(unit, payload.traceback))
         staged = self.store.stage(unit.section)
         for name, content in payload.files.items():
             (staged / name).write_bytes(content)
         meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
                 "worker": payload.worker,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        unit.record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
-                                        parts=unit.parts, data=payload.data, meta=meta)
-        unit.outcome = Outcome.RAN
+        record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
+                                   parts=unit.parts, data=payload.data, meta=meta)
+        return Result(unit, Outcome.RAN, record, payload.wall_time)
 
     def _write_log(self, unit: Unit, text: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,34 +1,32 @@
 """The embedded renderer: pandoc (from pypandoc-binary) to HTML, and to Typst compiled by ``typst``."""
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from report.errors import RendererError
-from report.store import write_atomic
+from report.store import replacing, write_atomic
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-TYPST_PREAMBLE = "\n".join([
-    '#set text(font: ("Libertinus Serif", "IPAexGothic"), lang: "en")',  # hiragana from IPAexGothic
-    "#show figure.where(kind: table): set block(breakable: true)",  # long tables continue on the next page
-])
 
 
 class PandocBackend:
-    """``render(document, formats) -> {format: path}`` with pandoc and typst."""
+    """``render(document, formats) -> {format: path}`` with pandoc and typst.
 
-    def __init__(self, pandoc: str):
-        self.pandoc = pandoc
+    ``fonts`` are the PDF's font families, first choice first (a later one supplies the glyphs
+    an earlier one lacks); ``font_paths`` are folders with fonts beyond the system's.
+    """
+
+    def __init__(self, pandoc: str, fonts: tuple[str, ...] = (), font_paths: tuple[Path, ...] = ()):
+        self.pandoc, self.fonts, self.font_paths = pandoc, fonts, font_paths
 
     @classmethod
-    def find(cls) -> "PandocBackend":
+    def find(cls, fonts: tuple[str, ...] = (), font_paths: tuple[Path, ...] = ()) -> "PandocBackend":
         try:
             import pypandoc
 
-            return cls(pypandoc.get_pandoc_path())
+            return cls(pypandoc.get_pandoc_path(), fonts, font_paths)
         except (ImportError, OSError) as exc:
             raise RendererError(f"no pandoc renderer available ({exc})",
                                 "pip install pypandoc-binary typst, or install quarto") from None
@@ -53,38 +51,35 @@ class PandocBackend:
 
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
-                               "--css", str(ASSETS / "report.css")), document.parent)
-        tmp.replace(out)
+        with replacing(out) as tmp:
+            self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
+                                   "--css", str(ASSETS / "report.css")), document.parent)
         return out
 
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)
-        tmp.replace(out)
+        with replacing(out) as tmp:
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)
         return out
+
+    def typst_preamble(self) -> str:
+        families = ", ".join(f'"{font}"' for font in self.fonts)
+        font = f"font: ({families},), " if self.fonts else ""
+        return "\n".join([f'#set text({font}lang: "en")',
+                          "#show figure.where(kind: table): set block(breakable: true)"])  # long tables go on
 
     def _pdf(self, document: Path) -> Path:
         import typst
 
         typ = document.with_suffix(".typ")
         self._run(self.command(document, "typst", typ, "--standalone", "--toc",
-                               "--variable", f"header-includes={TYPST_PREAMBLE}",
+                               "--variable", f"header-includes={self.typst_preamble()}",
                                "--variable", "papersize=a4"), document.parent)
         try:
-            pdf = typst.compile(str(typ), root=str(document.parent), font_paths=font_paths())
+            pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location
             raise RendererError(f"typst could not compile {typ}: {exc}", "inspect the .typ file") from None
         out = document.with_suffix(".pdf")
         write_atomic(out, pdf)
         return out
 
-
-def font_paths() -> list[str]:
-    """Folders with fonts that have the hiragana glyphs (IPAexGothic from matplotlib-fontja)."""
-    spec = importlib.util.find_spec("matplotlib_fontja")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    return [str(Path(spec.submodule_search_locations[0]) / "fonts")]

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 from report.errors import RendererError
+from report.store import replacing
 
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "md": "gfm"}
 
@@ -15,18 +16,21 @@ class QuartoBackend:
     def __init__(self, quarto: str):
         self.quarto = quarto
 
-    def command(self, document: Path, fmt: str) -> list[str]:
-        """The argument list for one output format (never a shell string)."""
-        return [self.quarto, "render", document.name, "--to", QUARTO_FORMATS[fmt],
+    def command(self, document: Path, fmt: str, output: str) -> list[str]:
+        """The argument list for one output format (never a shell string); ``output`` is a file
+        name that quarto writes beside the document."""
+        return [self.quarto, "render", document.name, "--to", QUARTO_FORMATS[fmt], "--output", output,
                 "-M", "embed-resources:true", "-M", "number-sections:true"]
 
     def render(self, document: Path, formats: list[str]) -> dict[str, Path]:
         outputs = {}
         for fmt in formats:
-            result = subprocess.run(self.command(document, fmt), cwd=document.parent,
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                raise RendererError(f"quarto render failed: {result.stderr.strip()[:2000]}",
-                                    "run the printed command by hand, or use --engine pandoc")
-            outputs[fmt] = document.with_suffix({"html": ".html", "pdf": ".pdf", "md": ".md"}[fmt])
+            out = document.with_suffix(f".{fmt}")
+            with replacing(out) as tmp:
+                result = subprocess.run(self.command(document, fmt, tmp.name), cwd=document.parent,
+                                        capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise RendererError(f"quarto render failed: {result.stderr.strip()[:2000]}",
+                                        "run the printed command by hand, or use --engine pandoc")
+            outputs[fmt] = out
         return outputs
