@@ -14,6 +14,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+ENGINE_DIR = Path(__file__).resolve().parent
+
 
 
 class HashMemo:
@@ -74,7 +76,11 @@ def source_files(module_name: str, root: Path) -> list[Path]:
 
 
 def _module_files(dotted: str, root: Path) -> list[Path]:
+    """The file of a module under ``root``; none for the engine's own modules (the engine
+    computes nothing a result holds, and a library install would not find them there)."""
     base = root.joinpath(*dotted.split("."))
+    if base == ENGINE_DIR or ENGINE_DIR in base.parents:
+        return []
     if (base / "__init__.py").exists():
         return [base / "__init__.py"]
     if base.with_suffix(".py").exists():

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from report import section as sections
 from report.errors import UsageError
-
-ENGINE_DIR = Path(__file__).resolve().parent
+from report.fingerprint import ENGINE_DIR
 
 
 @dataclass(frozen=True)

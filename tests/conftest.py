@@ -1,6 +1,7 @@
 """Shared fixtures: a throwaway copy of the project, and helpers to run its build."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +19,17 @@ KMNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10
 HAVE_KMNIST = all((KMNIST_ROOT / "KMNIST" / "raw" / name).exists() for name in KMNIST_FILES)
 needs_kmnist = pytest.mark.skipif(not HAVE_KMNIST, reason=f"the KMNIST files are not in {KMNIST_ROOT}/KMNIST/raw "
                                   "(.ci/run assembles them from ../shared/data/kmnist)")
+
+
+def _load_build_script():
+    """build.py as a module (by path: ``import build`` could find PyPA's ``build`` package)."""
+    spec = importlib.util.spec_from_file_location("build_script", ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PROJECT = _load_build_script().PROJECT  # the report this repository builds, as build.py describes it
 
 
 def copy_project(target: Path) -> Path:

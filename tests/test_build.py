@@ -6,14 +6,14 @@ from conftest import read_json, run_build, summary_rows
 
 from report import checks
 from report.store import Store
+from report.view import SectionView, results_view
 
 pytestmark = pytest.mark.e2e  # runs `python build.py` in a subprocess
 
 
 def stored_results(out: Path) -> dict:
     record = Store(out / "results", "quick").load("toy_mlp", 0)
-    return {"toy_mlp": {**record.data, "config": record.meta["profile_config"]},
-            "provenance": read_json(out / "provenance.json")}
+    return results_view([SectionView("toy_mlp", [record])], read_json(out / "provenance.json")).results
 
 
 def test_quick_build_writes_html_pdf_and_markdown(toy_project):

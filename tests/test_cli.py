@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import PROJECT
 from report.cli import list_sections, main, options_from, parser, print_summary
 from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
@@ -36,23 +37,21 @@ def no_build(monkeypatch):
     (["--jobs", "0"], "--jobs must be at least 1"),
 ])
 def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path, no_build):
-    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert main(PROJECT, [*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert message in err and "hint:" in err
 
 
 def test_out_pointing_at_the_source_tree_is_refused(capsys, no_build):
-    from report.fingerprint import PROJECT_ROOT
-
-    for out in (PROJECT_ROOT, PROJECT_ROOT / "report", PROJECT_ROOT / "templates" / "x"):
-        assert main(["--out", str(out)]) == 2
+    for out in (PROJECT.root, PROJECT.root / "report", PROJECT.root / "templates" / "x"):
+        assert main(PROJECT, ["--out", str(out)]) == 2
         assert "source tree" in capsys.readouterr().err
 
 
 def test_unwritable_out_is_refused(capsys, tmp_path, no_build):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["--out", str(blocker / "sub")]) == 2
+    assert main(PROJECT, ["--out", str(blocker / "sub")]) == 2
     assert "cannot write to the output folder" in capsys.readouterr().err
 
 
@@ -81,7 +80,7 @@ HELP = {  # what `python build.py --help` says about each argument
 def test_help_describes_the_command_and_documents_every_argument(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # one line per help text
     with pytest.raises(SystemExit) as done:
-        main(["--help"])
+        main(PROJECT, ["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: python build.py [-h] [--list] [--check] [--profile {quick,full}] [--force] "
@@ -93,17 +92,17 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
 
 
 def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build():
-    assert vars(parser().parse_args([])) == {
+    assert vars(parser(PROJECT).parse_args([])) == {
         "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
         "scheduler": None, "device": "auto", "draft": False, "quiet": False}
-    assert options_from(parser().parse_args([])) == Options(
+    assert options_from(parser(PROJECT).parse_args([])) == Options(
         sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
         jobs=None, scheduler=None, device="auto", draft=False, show_progress=True)
 
 
 def test_every_flag_reaches_the_build_options():
-    args = parser().parse_args([
+    args = parser(PROJECT).parse_args([
         "kmnist", "toy_mlp", "--profile", "quick", "--force", "--set", "kmnist.lr=0.1", "--set", "toy_mlp.hidden=3",
         "--to", " md, html,,", "--out", "/tmp/r", "--engine", "pandoc", "--jobs", "1", "--executor", "dask",
         "--scheduler", "tcp://host:8786", "--device", "cuda", "--draft", "--quiet"])
@@ -111,28 +110,28 @@ def test_every_flag_reaches_the_build_options():
         sections=["kmnist", "toy_mlp"], profile="quick", force=True, sets=["kmnist.lr=0.1", "toy_mlp.hidden=3"],
         to=["md", "html"], out=Path("/tmp/r"), engine="pandoc", jobs=1, scheduler="tcp://host:8786",
         device="cuda", draft=True, show_progress=False)
-    modes = parser().parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
+    modes = parser(PROJECT).parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
     assert (modes.list, modes.check, modes.engine, modes.device) == (True, True, "quarto", "cpu")
 
 
 def test_a_scheduler_is_ignored_unless_the_executor_is_dask():
-    args = parser().parse_args(["--scheduler", "tcp://host:8786", "--executor", "local"])
+    args = parser(PROJECT).parse_args(["--scheduler", "tcp://host:8786", "--executor", "local"])
     assert options_from(args).scheduler is None
 
 
 def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_path, no_build):
-    assert main(["--executor", "dask", "--out", str(tmp_path)]) == 2
+    assert main(PROJECT, ["--executor", "dask", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == ("error: --executor dask needs --scheduler tcp://HOST:PORT\n"
                                        "  hint: give the address of a running Dask scheduler\n")
 
 
 def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
-    assert main(["--jobs", "0", "--out", str(tmp_path)]) == 2
+    assert main(PROJECT, ["--jobs", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
 
 
 def test_a_bad_flag_points_at_help(capsys, no_build):
-    assert main(["--frobnicate"]) == 2
+    assert main(PROJECT, ["--frobnicate"]) == 2
     assert capsys.readouterr().err == ("error: unrecognized arguments: --frobnicate\n"
                                        "  hint: see `python build.py --help`\n")
 
@@ -150,7 +149,7 @@ def built(monkeypatch):
     calls = []
 
     def use(*units):
-        def fake_build(options):
+        def fake_build(project, options):
             calls.append(options)
             return Summary(list(units), {"md": Path("/r/report.md"), "html": Path("/r/report.html")}, 3.21)
         monkeypatch.setattr("report.cli.build", fake_build)
@@ -183,27 +182,27 @@ def test_the_summary_shows_each_unit_the_failures_with_their_logs_and_the_output
 
 def test_a_build_where_everything_built_exits_0_and_prints_its_summary(built, capsys, tmp_path):
     calls = built(unit("toy_mlp", 0, Outcome.RAN, wall_time=1.0))
-    assert main(["toy_mlp", "--out", str(tmp_path)]) == 0
+    assert main(PROJECT, ["toy_mlp", "--out", str(tmp_path)]) == 0
     assert calls[0].sections == ["toy_mlp"] and calls[0].out == tmp_path
     assert capsys.readouterr().err.endswith("wrote /r/report.md\nwrote /r/report.html\nbuild took 3.2 s\n")
 
 
 def test_a_failed_section_exits_1(built, tmp_path):
     built(unit("toy_mlp", 0, Outcome.RAN), unit("dynamics", 0, Outcome.FAILED, error="boom"))
-    assert main(["--out", str(tmp_path)]) == 1
+    assert main(PROJECT, ["--out", str(tmp_path)]) == 1
 
 
 def test_a_section_failing_on_bad_input_exits_2(built, tmp_path):
     built(unit("toy_mlp", 0, Outcome.FAILED, error="boom"),
           unit("kmnist", 1, Outcome.FAILED, error="DataError: no KMNIST files", user_error=True))
-    assert main(["--out", str(tmp_path)]) == 2
+    assert main(PROJECT, ["--out", str(tmp_path)]) == 2
 
 
 def test_ctrl_c_exits_130_saying_nothing_was_changed(monkeypatch, capsys, tmp_path):
-    def interrupted(options):
+    def interrupted(project, options):
         raise KeyboardInterrupt
     monkeypatch.setattr("report.cli.build", interrupted)
-    assert main(["--out", str(tmp_path)]) == 130
+    assert main(PROJECT, ["--out", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
 
 
@@ -212,14 +211,14 @@ def checked(monkeypatch):
     calls = []
 
     def use(problems):
-        monkeypatch.setattr("report.cli.check", lambda options: calls.append(options) or problems)
+        monkeypatch.setattr("report.cli.check", lambda project, options: calls.append(options) or problems)
         return calls
     return use
 
 
 def test_check_that_finds_nothing_exits_0_and_says_what_it_verified(checked, capsys, tmp_path):
     calls = checked([])
-    assert main(["--check", "--profile", "quick", "--out", str(tmp_path)]) == 0
+    assert main(PROJECT, ["--check", "--profile", "quick", "--out", str(tmp_path)]) == 0
     assert calls[0].profile == "quick" and calls[0].out == tmp_path
     assert capsys.readouterr().err == ("check passed: every number in the report equals its stored result, "
                                        "every claim and invariant holds\n")
@@ -227,14 +226,14 @@ def test_check_that_finds_nothing_exits_0_and_says_what_it_verified(checked, cap
 
 def test_check_that_finds_problems_exits_1_listing_them(checked, capsys, tmp_path):
     checked(["report.html: 0.93 is not 0.94"])
-    assert main(["--check", "--out", str(tmp_path)]) == 1
+    assert main(PROJECT, ["--check", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
         "error: the report does not match its results (1 problems):\n  - report.html: 0.93 is not 0.94\n"
         "  hint: rebuild with `python build.py`, or rerun the named sections with --force\n")
 
 
 def test_list_on_an_empty_output_folder_shows_every_section_missing(capsys, tmp_path):
-    assert main(["--list", "--out", str(tmp_path)]) == 0
+    assert main(PROJECT, ["--list", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == (
         "section      seed  state    why\n"
         "---------  ------  -------  ----------------\n"
@@ -246,8 +245,8 @@ def test_list_on_an_empty_output_folder_shows_every_section_missing(capsys, tmp_
 def test_list_gives_every_reason_a_unit_is_stale_on_one_line(monkeypatch, capsys, tmp_path):
     stale = SimpleNamespace(section="toy_mlp", seed=0, freshness=Freshness.STALE,
                             reasons=["config hidden: 5 -> 3", "config lr: 0.01 -> 0.5"])
-    monkeypatch.setattr("report.cli.plan_all", lambda options, out, sets: ([stale], None))
-    list_sections(Options(out=tmp_path))
+    monkeypatch.setattr("report.cli.plan_all", lambda project, options, out, sets: ([stale], None))
+    list_sections(PROJECT, Options(out=tmp_path))
     assert capsys.readouterr().out.splitlines()[2].endswith("  stale    config hidden: 5 -> 3; config lr: 0.01 -> 0.5")
 
 
@@ -267,7 +266,7 @@ def unconfigured_logging():
 
 def test_progress_messages_are_printed_as_bare_lines_on_stderr(capsys):
     with unconfigured_logging():
-        main(["--frobnicate"])
+        main(PROJECT, ["--frobnicate"])
         capsys.readouterr()
         logging.getLogger("report.runner").info("running toy_mlp[seed=0]")
     assert capsys.readouterr().err == "running toy_mlp[seed=0]\n"
@@ -275,8 +274,8 @@ def test_progress_messages_are_printed_as_bare_lines_on_stderr(capsys):
 
 def test_matplotlib_draws_off_screen_unless_the_user_chose_a_backend(monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)
-    main(["--frobnicate"])
+    main(PROJECT, ["--frobnicate"])
     assert os.environ["MPLBACKEND"] == "Agg"
     monkeypatch.setenv("MPLBACKEND", "pdf")
-    main(["--frobnicate"])
+    main(PROJECT, ["--frobnicate"])
     assert os.environ["MPLBACKEND"] == "pdf"

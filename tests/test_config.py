@@ -1,15 +1,15 @@
 """``--set`` parsing and validation, against each field's type."""
 import typing
-from types import ModuleType
 
 import pytest
 
+from conftest import PROJECT
 from report import config as configs
 from report.errors import ConfigError, UsageError
 
 
 def toy():
-    return configs.load_section("toy_mlp")
+    return PROJECT.section("toy_mlp")
 
 
 def test_set_values_are_parsed_to_the_field_type():
@@ -18,7 +18,7 @@ def test_set_values_are_parsed_to_the_field_type():
 
 
 def test_quick_profile_applies_its_overrides_and_set_wins():
-    assert configs.resolve(toy(), "quick", {}).patience == toy().QUICK["patience"]
+    assert configs.resolve(toy(), "quick", {}).patience == toy().quick["patience"]
     assert configs.resolve(toy(), "quick", {"patience": "5"}).patience == 5
 
 
@@ -43,12 +43,12 @@ def test_out_of_range_value_is_rejected(key, value):
 @pytest.mark.parametrize("text", ["toy_mlp.lr", "lr=0.1", "toy_mlp.=1", "toy_mlp.lr="])
 def test_malformed_set_is_a_usage_error(text):
     with pytest.raises(UsageError, match="SECTION.KEY=VALUE"):
-        configs.parse_sets([text])
+        configs.parse_sets([text], PROJECT.names)
 
 
 def test_set_for_an_unknown_section_names_the_valid_ones():
     with pytest.raises(UsageError, match="valid sections: .*toy_mlp"):
-        configs.parse_sets(["nosuch.lr=1"])
+        configs.parse_sets(["nosuch.lr=1"], PROJECT.names)
 
 
 def test_seeds_are_parsed_for_every_section():
@@ -60,7 +60,7 @@ def test_seeds_are_parsed_for_every_section():
 
 
 def test_tuples_of_strings_need_no_quotes():
-    kmnist = configs.load_section("kmnist")
+    kmnist = PROJECT.section("kmnist")
     assert configs.resolve(kmnist, "full", {"models": "[lin,conv]"}).models == ("lin", "conv")
     assert configs.resolve(kmnist, "full", {"models": "['full']"}).models == ("full",)
 
@@ -95,7 +95,7 @@ def test_booleans_and_literals_are_parsed_in_their_spellings():
 
 
 def test_the_fingerprinted_config_leaves_out_fields_that_do_not_change_results():
-    kmnist = configs.load_section("kmnist")
+    kmnist = PROJECT.section("kmnist")
     cfg = configs.resolve(kmnist, "quick", {"models": "[lin,conv]"})
     full, fingerprinted = configs.as_json(cfg), configs.as_json(cfg, for_fingerprint=True)
     assert full["models"] == ["lin", "conv"] and "data_dir" in full
@@ -104,7 +104,7 @@ def test_the_fingerprinted_config_leaves_out_fields_that_do_not_change_results()
 
 def test_an_unknown_section_name_lists_the_valid_ones():
     with pytest.raises(UsageError, match="unknown section 'nosuch'; valid sections: kmnist, toy_mlp"):
-        configs.load_section("nosuch")
+        PROJECT.section("nosuch")
 
 
 def test_seeds_must_be_a_non_empty_list_of_distinct_integers():
@@ -119,16 +119,16 @@ def message(error_info) -> str:
 
 
 def test_parse_sets_groups_values_by_section_and_trims_them():
-    assert configs.parse_sets(["toy_mlp.lr= 0.02 ", "kmnist.epochs=3", "toy_mlp.hidden=7"]) == {
+    assert configs.parse_sets(["toy_mlp.lr= 0.02 ", "kmnist.epochs=3", "toy_mlp.hidden=7"], PROJECT.names) == {
         "toy_mlp": {"lr": "0.02", "hidden": "7"}, "kmnist": {"epochs": "3"}}
 
 
 def test_a_value_may_itself_contain_an_equals_sign():
-    assert configs.parse_sets(["kmnist.data_dir=/mnt/run=3/data"]) == {"kmnist": {"data_dir": "/mnt/run=3/data"}}
+    assert configs.parse_sets(["kmnist.data_dir=/mnt/run=3/data"], PROJECT.names) == {"kmnist": {"data_dir": "/mnt/run=3/data"}}
 
 
 def test_a_dotted_key_is_reported_as_an_unknown_key_of_its_section():
-    sets = configs.parse_sets(["toy_mlp.lr.x=1"])
+    sets = configs.parse_sets(["toy_mlp.lr.x=1"], PROJECT.names)
     with pytest.raises(ConfigError) as error:
         configs.resolve(toy(), "full", sets["toy_mlp"])
     assert message(error).startswith("unknown key toy_mlp.lr.x; valid keys: seed, hidden, init_std, lr,")
@@ -136,24 +136,24 @@ def test_a_dotted_key_is_reported_as_an_unknown_key_of_its_section():
 
 def test_malformed_and_unknown_section_sets_say_how_to_write_one():
     with pytest.raises(UsageError) as error:
-        configs.parse_sets(["toy_mlp.lr"])
+        configs.parse_sets(["toy_mlp.lr"], PROJECT.names)
     assert message(error) == ("malformed --set 'toy_mlp.lr': expected SECTION.KEY=VALUE\n"
                               "  hint: for example --set kmnist.lr=0.01")
     with pytest.raises(UsageError) as error:
-        configs.parse_sets(["nosuch.lr=1"])
+        configs.parse_sets(["nosuch.lr=1"], PROJECT.names)
     assert message(error) == ("--set 'nosuch.lr=1': unknown section 'nosuch'; valid sections: kmnist, toy_mlp, "
                               "dynamics\n  hint: use one of the section names")
 
 
 def test_an_unknown_section_hint_says_none_builds_them_all():
     with pytest.raises(UsageError) as error:
-        configs.load_section("nosuch")
+        PROJECT.section("nosuch")
     assert message(error) == ("unknown section 'nosuch'; valid sections: kmnist, toy_mlp, dynamics\n"
                               "  hint: name one of the valid sections, or none to build them all")
 
 
 def test_the_full_profile_is_the_dataclass_defaults():
-    assert configs.resolve(toy(), "full", {}) == toy().Config()
+    assert configs.resolve(toy(), "full", {}) == toy().config()
 
 
 def test_seeds_in_the_sets_do_not_stop_the_other_keys_from_applying():
@@ -163,8 +163,8 @@ def test_seeds_in_the_sets_do_not_stop_the_other_keys_from_applying():
 
 def test_an_unknown_key_message_lists_every_valid_key_and_the_hint():
     with pytest.raises(ConfigError) as error:
-        configs.resolve(configs.load_section("dynamics"), "full", {"nosuch": "1"})
-    keys = ", ".join([*typing.get_type_hints(configs.load_section("dynamics").Config), "seeds"])
+        configs.resolve(PROJECT.section("dynamics"), "full", {"nosuch": "1"})
+    keys = ", ".join([*typing.get_type_hints(PROJECT.section("dynamics").config), "seeds"])
     assert message(error) == f"unknown key dynamics.nosuch; valid keys: {keys}\n  hint: check the spelling of the key"
     assert keys.startswith("seed, max_n, blocks, ")
 
@@ -178,7 +178,7 @@ def test_an_out_of_range_value_names_the_section_and_the_rule():
 
 def test_bad_seeds_get_an_example_of_good_ones():
     with pytest.raises(ConfigError) as error:
-        configs.seeds(toy(), toy().Config(), {"seeds": "[1,1]"})
+        configs.seeds(toy(), toy().config(), {"seeds": "[1,1]"})
     assert message(error) == ("toy_mlp.seeds must be a non-empty list of distinct integers, got '[1,1]'\n"
                               "  hint: for example --set kmnist.seeds=[1,2,3]")
 
@@ -223,9 +223,3 @@ def test_strings_lose_their_quotes_and_nothing_else():
 def test_quoted_string_items_may_contain_commas():
     assert configs.parse_value("k", "['a,b', 'c']", tuple[str, ...]) == ("a,b", "c")
     assert configs.parse_value("k", '["a,b", "c"]', tuple[str, ...]) == ("a,b", "c")
-
-
-@pytest.mark.parametrize("name,short", [("experiments.toy_mlp", "toy_mlp"), ("lab.experiments.kmnist", "kmnist"),
-                                        ("dynamics", "dynamics")])
-def test_a_section_is_named_by_the_last_part_of_its_module(name, short):
-    assert configs.module_name(ModuleType(name)) == short

@@ -17,7 +17,8 @@ from experiments.dynamics.train import (RunSpec, Schedule, TrainingDiverged, eva
                                         train)
 from report.context import Context
 from report.errors import ClaimError
-from report.render import Renderer, SectionView
+from report.render import Renderer
+from report.view import SectionView
 from report.store import Record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -455,8 +456,7 @@ def render_section(data: dict, folder, tmp_path):
     (tmp_path / "dynamics.qmd.j2").write_text((ROOT / "templates" / "dynamics.qmd.j2").read_text())
     config = dataclasses.asdict(dynamics.Config(**dynamics.QUICK))
     record = Record("dynamics", 0, "fp", {}, data, {"profile_config": config}, folder)
-    return Renderer(tmp_path, tmp_path).render([SectionView("dynamics", "dynamics.qmd.j2",
-                                                            [record])], {}).text
+    return Renderer(tmp_path, tmp_path).render([SectionView("dynamics", [record])], {}).text
 
 
 def test_the_learnt_sentence_is_a_claim_that_fails_when_the_data_changes(quick, tmp_path):

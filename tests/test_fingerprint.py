@@ -4,12 +4,16 @@ import os
 import platform
 
 import numpy as np
+from conftest import PROJECT
 
 from report import fingerprint
 
+ROOT = PROJECT.root
+VERSIONS = fingerprint.library_versions(PROJECT.libraries)
+
 
 def test_section_sources_include_the_project_modules_it_imports():
-    files = {f.relative_to(fingerprint.PROJECT_ROOT).as_posix() for f in fingerprint.source_files("experiments.toy_mlp")}
+    files = {f.relative_to(ROOT).as_posix() for f in fingerprint.source_files("experiments.toy_mlp", ROOT)}
     assert {"experiments/toy_mlp/__init__.py", "experiments/toy_mlp/section.py",
             "experiments/toy_mlp/plots.py", "experiments/common.py"} <= files
     assert not any(f.startswith(("report/", "templates/")) for f in files)
@@ -17,8 +21,8 @@ def test_section_sources_include_the_project_modules_it_imports():
 
 def test_config_change_is_named_in_the_reasons():
     memo = fingerprint.HashMemo()
-    old = fingerprint.parts("experiments.toy_mlp", {"lr": 0.01}, {}, memo)
-    new = fingerprint.parts("experiments.toy_mlp", {"lr": 0.02}, {}, memo)
+    old = fingerprint.parts("experiments.toy_mlp", {"lr": 0.01}, {}, memo, root=ROOT, versions=VERSIONS)
+    new = fingerprint.parts("experiments.toy_mlp", {"lr": 0.02}, {}, memo, root=ROOT, versions=VERSIONS)
     assert fingerprint.digest(old) != fingerprint.digest(new)
     assert fingerprint.reasons(old, new) == ["config lr: 0.01 -> 0.02"]
 
@@ -27,12 +31,12 @@ def test_input_data_change_and_absence_are_named(tmp_path):
     data = tmp_path / "data.bin"
     data.write_bytes(b"one")
     memo = fingerprint.HashMemo(tmp_path / "memo.json")
-    old = fingerprint.parts("experiments.common", {}, {"train": data}, memo)
+    old = fingerprint.parts("experiments.common", {}, {"train": data}, memo, root=ROOT, versions=VERSIONS)
     data.write_bytes(b"two!")
-    new = fingerprint.parts("experiments.common", {}, {"train": data}, memo)
+    new = fingerprint.parts("experiments.common", {}, {"train": data}, memo, root=ROOT, versions=VERSIONS)
     assert fingerprint.reasons(old, new) == ["input train changed"]
     data.unlink()
-    gone = fingerprint.parts("experiments.common", {}, {"train": data}, memo)
+    gone = fingerprint.parts("experiments.common", {}, {"train": data}, memo, root=ROOT, versions=VERSIONS)
     assert fingerprint.reasons(new, gone) == ["input train missing"]
 
 
@@ -47,7 +51,7 @@ def test_file_hashes_are_memoised_across_builds(tmp_path):
 
 
 def test_a_section_that_imports_its_own_modules_relatively_includes_them():
-    files = {f.relative_to(fingerprint.PROJECT_ROOT).as_posix() for f in fingerprint.source_files("experiments.kmnist")}
+    files = {f.relative_to(ROOT).as_posix() for f in fingerprint.source_files("experiments.kmnist", ROOT)}
     assert {"experiments/kmnist/__init__.py", "experiments/kmnist/checks.py", "experiments/kmnist/section.py",
             "experiments/kmnist/train.py", "experiments/common.py"} <= files
 
@@ -95,12 +99,19 @@ def test_every_kind_of_change_is_named_in_words():
 
 
 def test_library_versions_name_python_and_each_library_without_importing_it():
-    versions = fingerprint.library_versions()
-    assert versions["python"] == platform.python_version()
-    assert set(fingerprint.LIBRARIES) <= set(versions) and versions["numpy"] == np.__version__
+    versions = fingerprint.library_versions(("numpy", "no-such-library"))
+    assert versions == {"python": platform.python_version(), "numpy": np.__version__, "no-such-library": "absent"}
 
 
 def test_the_digest_depends_on_every_part():
     parts = {"sources": {"a.py": "1"}, "config": {"lr": 0.1}, "inputs": {}, "versions": {}}
     assert fingerprint.digest(parts) == fingerprint.digest(json.loads(json.dumps(parts)))
     assert fingerprint.digest(parts) != fingerprint.digest({**parts, "inputs": {"train": "x"}})
+
+
+def test_the_engine_s_own_modules_are_not_part_of_a_section_s_sources(tmp_path):
+    (tmp_path / "sec.py").write_text("from report.errors import DataError\nimport helper\n")
+    (tmp_path / "helper.py").write_text("")
+    files = {f.name for f in fingerprint.source_files("sec", tmp_path)}
+    engine = {f.name for f in fingerprint.source_files("report.errors", ROOT)}
+    assert files == {"sec.py", "helper.py"} and engine == set()

@@ -5,6 +5,7 @@ import json
 import pytest
 
 import experiments.toy_mlp
+from conftest import PROJECT
 from report import store as store_module
 from report.pipeline import Options, build, check
 from report.status import Outcome
@@ -18,8 +19,8 @@ def options(out, **changes) -> Options:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("pipeline") / "_build"
-    summary = build(options(out))
-    assert [u.outcome for u in summary.units if u.section == "toy_mlp"] == [Outcome.RAN]
+    summary = build(PROJECT, options(out))
+    assert [u.outcome for u in summary.results if u.section == "toy_mlp"] == [Outcome.RAN]
     return out
 
 
@@ -36,7 +37,7 @@ def flip_first_activation(data: dict) -> dict:
 
 
 def test_check_passes_on_a_fresh_build(built):
-    assert check(options(built)) == []
+    assert check(PROJECT, options(built)) == []
 
 
 def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_valid_checksum(built):
@@ -47,7 +48,7 @@ def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_val
     raw["checksum"] = store_module._checksum(raw)
     path.write_text(json.dumps(raw))
     try:
-        problems = check(options(built))
+        problems = check(PROJECT, options(built))
     finally:
         path.write_text(original)
     assert "toy_mlp[seed=0]: the step network's activation table differs from its activations" in problems
@@ -57,7 +58,7 @@ def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_val
 def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(built, monkeypatch):
     stored = json.loads(record_file(built).read_text())["data"]
     monkeypatch.setattr(experiments.toy_mlp, "run", lambda config, ctx: flip_first_activation(stored))
-    summary = build(options(built, force=True))
+    summary = build(PROJECT, options(built, force=True))
     (unit,) = summary.failed
     assert unit.section == "toy_mlp" and unit.record is None
     assert unit.error.startswith("invariants do not hold: the step network's activation table")

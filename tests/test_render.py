@@ -9,7 +9,8 @@ import pytest
 
 from report import checks
 from report.errors import ClaimError, TemplateProblem
-from report.render import Claim, Renderer, SectionView, _traceback_location
+from report.render import Claim, Renderer, _traceback_location
+from report.view import SectionView
 from report.store import Record
 
 
@@ -17,7 +18,7 @@ def render(tmp_path, body: str, data: dict, draft=False, appendix: str = ""):
     (tmp_path / "report.qmd.j2").write_text(body)
     (tmp_path / "numbers.qmd.j2").write_text(appendix)
     record = Record("sec", 1, "fp", {}, data, {"profile_config": {"lr": 0.5}}, tmp_path / "art")
-    return Renderer(tmp_path, tmp_path, draft=draft).render([SectionView("sec", "sec.qmd.j2", [record])], {})
+    return Renderer(tmp_path, tmp_path, draft=draft).render([SectionView("sec", [record])], {})
 
 
 def test_filters_print_a_traced_span_and_record_the_path(tmp_path):
@@ -96,7 +97,7 @@ def test_a_renderer_fails_on_a_false_claim_unless_asked_for_a_draft(tmp_path):
     (tmp_path / "numbers.qmd.j2").write_text("")
     record = Record("sec", 1, "fp", {}, {"x": -1}, {"profile_config": {}}, tmp_path)
     with pytest.raises(ClaimError):
-        Renderer(tmp_path, tmp_path).render([SectionView("sec", "sec.qmd.j2", [record])], {})
+        Renderer(tmp_path, tmp_path).render([SectionView("sec", [record])], {})
 
 
 def test_draft_mode_marks_a_false_claim_instead_of_failing(tmp_path):
@@ -126,7 +127,7 @@ def test_spread_gives_mean_sd_and_each_seed(tmp_path):
     (tmp_path / "numbers.qmd.j2").write_text("")
     records = [Record("sec", seed, "fp", {}, {"acc": acc}, {"profile_config": {}}, tmp_path)
                for seed, acc in ((1, 0.5), (2, 0.7), (3, 0.9))]
-    doc = Renderer(tmp_path, tmp_path).render([SectionView("sec", "sec.qmd.j2", records)], {})
+    doc = Renderer(tmp_path, tmp_path).render([SectionView("sec", records)], {})
     texts = [e.text for e in doc.ledger.entries]
     assert texts[:2] == ["70.0%", "20.0%"] and texts[2:] == ["1", "50.0%", "2", "70.0%", "3", "90.0%"]
     results = doc.results
@@ -141,7 +142,7 @@ def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None):
     out_dir = out_dir or tmp_path
     records = [Record("sec", seed, "fp", {}, data, {"profile_config": {}}, out_dir / "results" / "sec" / f"seed-{seed}")
                for seed, data in data_by_seed.items()]
-    return Renderer(tmp_path, out_dir).render([SectionView("sec", "sec.qmd.j2", records)], {})
+    return Renderer(tmp_path, out_dir).render([SectionView("sec", records)], {})
 
 
 def test_a_literal_prints_the_value_the_template_states_and_names_its_line(tmp_path):
