@@ -1,5 +1,6 @@
 """The phases of one build, run in this process: invariants are enforced by the build and by --check."""
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -64,3 +65,38 @@ def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(bui
     assert unit.error.startswith("invariants do not hold: the step network's activation table")
     html = (built / "report.html").read_text()
     assert "This section is missing from the report" in html and "invariants do not hold" in html
+
+
+BROKEN_SECTION = '''
+from dataclasses import dataclass
+
+TITLE = "A broken section"
+QUICK = {}
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+
+
+def run(config, ctx):
+    raise RuntimeError("the experiment crashed on purpose")
+
+
+def invariants(data):
+    return []
+'''
+
+
+def test_a_failing_section_does_not_take_the_others_down(tmp_path, monkeypatch):
+    (tmp_path / "broken_section.py").write_text(BROKEN_SECTION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project = dataclasses.replace(PROJECT, sections={"broken": "broken_section", **PROJECT.sections})
+    out = tmp_path / "_build"
+    summary = build(project, options(out, sections=["broken", "toy_mlp"]))
+    outcomes = {r.section: r.outcome for r in summary.results}
+    assert outcomes["broken"] is Outcome.FAILED and outcomes["toy_mlp"] is Outcome.RAN
+    html = (out / "report.html").read_text()
+    assert "This section is missing from the report" in html and "crashed on purpose" in html
+    assert "broken-seed-0.log" in html and "A trained sigmoid network" in html
+    assert "RuntimeError" in (out / "logs" / "broken-seed-0.log").read_text()

@@ -14,53 +14,12 @@ from report.store import Store
 
 pytestmark = pytest.mark.e2e  # runs `python build.py` in a subprocess
 
-BROKEN_SECTION = '''
-from dataclasses import dataclass
-
-TITLE = "A broken section"
-QUICK = {}
-
-
-@dataclass(frozen=True)
-class Config:
-    seed: int = 0
-
-
-def run(config, ctx):
-    raise RuntimeError("the experiment crashed on purpose")
-
-
-def invariants(data):
-    return []
-'''
-
-
 @pytest.fixture
 def built(tmp_path):
     project = copy_project(tmp_path / "project")
     result = run_build(project, "toy_mlp", "--profile", "quick", "--quiet")
     assert result.returncode == 0, result.stderr
     return project
-
-
-def add_broken_section(project):
-    (project / "experiments" / "broken").mkdir()
-    (project / "experiments" / "broken" / "__init__.py").write_text(BROKEN_SECTION)
-    registry = project / "experiments" / "__init__.py"
-    registry.write_text(registry.read_text().replace('SECTIONS = {  # in report order\n',
-                                                     'SECTIONS = {  # in report order\n    "broken": "experiments.broken",\n'))
-
-
-def test_a_failing_section_does_not_take_the_others_down(built):
-    add_broken_section(built)
-    result = run_build(built, "broken", "toy_mlp", "--profile", "quick", "--quiet")
-    assert result.returncode == 1
-    rows = summary_rows(result.stderr)
-    assert rows["broken"] == "failed" and rows["toy_mlp"] == "cached"
-    html = (built / "_build" / "report.html").read_text()
-    assert "This section is missing from the report" in html and "crashed on purpose" in html
-    assert "broken-seed-0.log" in html and "A trained sigmoid network" in html
-    assert "RuntimeError" in (built / "_build" / "logs" / "broken-seed-0.log").read_text()
 
 
 def test_a_failed_rerun_keeps_the_last_good_result_and_the_next_build_reruns_it(built):
