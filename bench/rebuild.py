@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECK_TORCH = ("import sys; from report.cli import main; code = main(sys.argv[1:]); "
+CHECK_TORCH = ("import runpy, sys; from report.cli import main; "
+               "code = main(runpy.run_path('build.py')['PROJECT'], sys.argv[1:]); "
                "print('torch imported' if 'torch' in sys.modules else 'torch not imported'); sys.exit(code)")
 
 

@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 @dataclass
 class Context:
-    """Handed to ``run(config, ctx)``; see ``experiments/__init__.py`` for the contract.
+    """Handed to a section's ``run(config, ctx)`` (``report.section.Section``).
 
     >>> ctx = Context(Path("/tmp/art"))
     >>> name = ctx.save_figure(fig, "loss")   # writes /tmp/art/loss.png, returns "loss.png"
