@@ -8,38 +8,20 @@ from pathlib import Path
 @dataclass(frozen=True)
 class OutputPaths:
     root: Path
+    results: Path     # the store: one folder per profile
+    logs: Path        # a failed unit's traceback
+    lock: Path        # held by the build using this folder
+    render_key: Path  # hash of what the rendered report depends on
+    hashes: Path      # input-file hashes remembered across builds
+    document: Path    # the rendered Markdown that the backends read
+    ledger: Path      # every printed number and its source
+    provenance: Path  # commit, machine, and each section's runs
 
-    @property
-    def results(self) -> Path:
-        return self.root / "results"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def lock(self) -> Path:
-        return self.root / ".lock"
-
-    @property
-    def render_key(self) -> Path:
-        return self.root / ".render-key"
-
-    @property
-    def hashes(self) -> Path:
-        return self.root / ".cache" / "hashes.json"
-
-    @property
-    def document(self) -> Path:
-        return self.root / "report.qmd"
-
-    @property
-    def ledger(self) -> Path:
-        return self.root / "ledger.json"
-
-    @property
-    def provenance(self) -> Path:
-        return self.root / "provenance.json"
+    @classmethod
+    def under(cls, root: Path) -> "OutputPaths":
+        return cls(root, root / "results", root / "logs", root / ".lock", root / ".render-key",
+                   root / ".cache" / "hashes.json", root / "report.qmd", root / "ledger.json",
+                   root / "provenance.json")
 
     def report(self, fmt: str) -> Path:
         return self.root / f"report.{fmt}"

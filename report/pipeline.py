@@ -76,7 +76,7 @@ def check_out_dir(project: Project, out: Path) -> OutputPaths:
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder {out}: {exc.strerror}",
                           "choose a writable folder with --out") from None
-    return OutputPaths(out)
+    return OutputPaths.under(out)
 
 
 @contextmanager
