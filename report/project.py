@@ -10,7 +10,7 @@ compute it, not the fonts its PDF needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from report import section as sections

@@ -39,9 +39,6 @@ class Record:
     meta: dict
     artifact_dir: Path
 
-    def artifact(self, name: str) -> Path:
-        return self.artifact_dir / name
-
 
 class CorruptRecord(Exception):
     """A record that exists but cannot be trusted; the message says why."""

@@ -93,7 +93,7 @@ def test_killing_a_build_at_any_moment_leaves_store_and_report_consistent(built)
         process.wait()
         assert report_is_whole(out), f"report damaged by a kill after {delay:.2f} s"
         record = Store(out / "results", "quick").load("toy_mlp", 0)  # raises if half-written
-        assert record is not None and record.artifact("points.png").exists()
+        assert record is not None and (record.artifact_dir / "points.png").exists()
     result = run_build(built, "toy_mlp", "--profile", "quick", "--quiet")
     assert result.returncode == 0 and summary_rows(result.stderr)["toy_mlp"] in ("cached", "ran")
     assert report_is_whole(out)

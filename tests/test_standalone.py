@@ -6,7 +6,6 @@ registry, config and templates, exactly what the README's "Adding a section" des
 import json
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 

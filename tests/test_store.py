@@ -17,7 +17,7 @@ def test_commit_then_load_returns_the_data_and_artifacts(tmp_path):
     store = Store(tmp_path, "quick")
     commit(store, 1)
     record = store.load("sec", 1)
-    assert record.data == {"x": 1} and record.artifact("fig.png").read_bytes() == b"png"
+    assert record.data == {"x": 1} and (record.artifact_dir / "fig.png").read_bytes() == b"png"
 
 
 def test_a_new_commit_replaces_the_old_and_removes_its_artifacts(tmp_path):
@@ -76,7 +76,7 @@ def test_a_record_of_an_older_schema_is_corrupt(tmp_path):
 def test_a_changed_artifact_is_detected(tmp_path):
     store = Store(tmp_path, "quick")
     record = commit(store, 1)
-    record.artifact("fig.png").write_bytes(b"other")
+    (record.artifact_dir / "fig.png").write_bytes(b"other")
     with pytest.raises(CorruptRecord, match="artifact"):
         store.load("sec", 1)
 
@@ -125,7 +125,7 @@ def test_a_missing_record_loads_as_none_and_a_missing_artifact_is_corrupt(tmp_pa
     store = Store(tmp_path, "quick")
     assert store.load("sec", 1) is None
     record = commit(store, 1)
-    record.artifact("fig.png").unlink()
+    (record.artifact_dir / "fig.png").unlink()
     with pytest.raises(CorruptRecord, match="missing or changed"):
         store.load("sec", 1)
 
