@@ -125,8 +125,9 @@ def build(project: Project, options: Options) -> Summary:
                 log.warning("ignoring a corrupt result, it will be recomputed: %s", unit.reasons[0])
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
         jobs = options.jobs or default_jobs(len(to_run))
-        ran = Runner(store, paths.logs, options.device, jobs, options.scheduler, options.show_progress).run(to_run)
-        results = enforce_invariants(project, settle(units, ran))
+        runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
+                        options.device, jobs, options.scheduler, options.show_progress)
+        results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
 
@@ -138,7 +139,8 @@ def settle(units: list[Unit], ran: list[Result]) -> list[Result]:
 
 
 def enforce_invariants(project: Project, results: list[Result]) -> list[Result]:
-    """A result that breaks its section's invariants is a failure, not something to print."""
+    """A stored result that breaks its section's invariants (the invariants changed since it
+    was stored, say) is a failure, not something to print."""
     checked = []
     for result in results:
         problems = project.section(result.section).invariants(result.record.data) if result.record else []

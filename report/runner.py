@@ -15,6 +15,7 @@ import socket
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -115,10 +116,15 @@ def default_jobs(units: int) -> int:
 
 @dataclass
 class Runner:
-    """Runs stale units, commits their results to the store, and says what became of each."""
+    """Runs stale units, commits the results whose invariants hold, and says what became of each.
+
+    A result that breaks its section's invariants is never committed: the last good result
+    stays in the store, and the unit is marked failed so the next build reruns it.
+    """
 
     store: Store
     log_dir: Path
+    invariants: Callable[[str, dict], list[str]]  # (section, data) -> what does not hold
     device: str = "auto"
     jobs: int = 1
     scheduler: str | None = None
@@ -168,9 +174,11 @@ class Runner:
 
     def _finish(self, unit: Unit, payload: Payload) -> Result:
         if payload.data is None:
-            self.store.mark_failed(unit.section, unit.seed, payload.error)
-            return Result(unit, Outcome.FAILED, None, payload.wall_time, payload.error, payload.user_error,
-                          self._write_log(unit, payload.traceback))
+            return self._fail(unit, payload, payload.error, payload.traceback)
+        problems = self.invariants(unit.section, payload.data)
+        if problems:
+            error = "invariants do not hold: " + "; ".join(problems)
+            return self._fail(unit, payload, error, f"{error}\n\nThe result was not stored.\n")
         staged = self.store.stage(unit.section)
         for name, content in payload.files.items():
             (staged / name).write_bytes(content)
@@ -180,6 +188,11 @@ class Runner:
         record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
                                    parts=unit.parts, data=payload.data, meta=meta)
         return Result(unit, Outcome.RAN, record, payload.wall_time)
+
+    def _fail(self, unit: Unit, payload: Payload, error: str, log_text: str) -> Result:
+        self.store.mark_failed(unit.section, unit.seed, error)
+        return Result(unit, Outcome.FAILED, None, payload.wall_time, error, payload.user_error,
+                      self._write_log(unit, log_text))
 
     def _write_log(self, unit: Unit, text: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)

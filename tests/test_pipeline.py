@@ -67,6 +67,19 @@ def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(bui
     assert "This section is missing from the report" in html and "invariants do not hold" in html
 
 
+def test_a_result_that_breaks_its_invariants_is_never_stored_and_the_next_build_reruns_it(tmp_path, monkeypatch):
+    out = tmp_path / "_build"
+    build(PROJECT, options(out))
+    good = json.loads(record_file(out).read_text())
+    monkeypatch.setattr(experiments.toy_mlp, "run", lambda config, ctx: flip_first_activation(good["data"]))
+    (failed,) = build(PROJECT, options(out, force=True)).failed
+    assert json.loads(record_file(out).read_text()) == good  # the last good result stays
+    assert "The result was not stored" in failed.log_path.read_text()
+    monkeypatch.undo()
+    rerun = build(PROJECT, options(out)).results
+    assert [r.outcome for r in rerun if r.section == "toy_mlp"] == [Outcome.RAN]
+
+
 BROKEN_SECTION = '''
 from dataclasses import dataclass
 
