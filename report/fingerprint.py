@@ -14,6 +14,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from report.atomic import write_atomic
+
 ENGINE_DIR = Path(__file__).resolve().parent
 
 
@@ -26,7 +28,7 @@ class HashMemo:
         self.entries: dict[str, list] = {}
         if path and path.exists():
             try:
-                self.entries = json.loads(path.read_text())
+                self.entries = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 self.entries = {}
         self.changed = False
@@ -47,10 +49,7 @@ class HashMemo:
 
     def save(self) -> None:
         if self.path and self.changed:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.entries))
-            tmp.replace(self.path)
+            write_atomic(self.path, json.dumps(self.entries).encode("utf-8"))
 
 
 def sha256_file(file: Path) -> str:
@@ -92,7 +91,7 @@ def _imports(file: Path, root: Path) -> set[str]:
     """Absolute dotted names a file imports, relative imports resolved against its package."""
     package = ".".join(file.relative_to(root).with_suffix("").parts[:-1])
     names = set()
-    for node in ast.walk(ast.parse(file.read_text(), str(file))):
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"), str(file))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

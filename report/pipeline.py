@@ -27,7 +27,8 @@ from report.project import ENGINE_DIR, Project
 from report.render import Renderer
 from report.runner import Runner, default_jobs, plan
 from report.status import Freshness, Outcome
-from report.store import Record, Store, write_atomic
+from report.atomic import write_atomic
+from report.store import Record, Store
 from report.units import Result, Unit
 from report.view import SectionView, provenance_entries, results_view, section_views
 

@@ -17,10 +17,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from report.atomic import write_atomic
 from report.fingerprint import sha256_file
 
 SCHEMA_VERSION = 1
@@ -148,29 +148,3 @@ def _verify_artifacts(artifacts: dict, folder: Path) -> None:
         file = folder / name
         if not file.exists() or sha256_file(file) != expected:
             raise CorruptRecord(f"artifact {file} is missing or changed")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see the old file or the new one, never a mix."""
-    with replacing(path) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-
-
-@contextmanager
-def replacing(path: Path):
-    """A temporary path beside ``path`` for a writer (a tool writing its own output file) to fill;
-    it replaces ``path`` in one rename when the block succeeds and is removed when it fails.
-
-        >>> with replacing(Path("report.html")) as tmp:
-        ...     subprocess.run(["pandoc", ..., "--output", str(tmp)], check=True)
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")  # tools read the suffix
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

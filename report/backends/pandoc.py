@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from report.errors import RendererError
-from report.store import replacing, write_atomic
+from report.atomic import replacing, write_atomic
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 

@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from report.errors import RendererError
-from report.store import replacing
+from report.atomic import replacing
 
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "md": "gfm"}
 
