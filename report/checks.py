@@ -122,9 +122,12 @@ def _aggregate(results: dict, path: str) -> float:
 def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
     """Every traced number appears in the PDF's text (order-free, with multiplicity)."""
     from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
 
-    text = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
-    text = _squeeze(text)
+    try:
+        text = _squeeze(" ".join(page.extract_text() or "" for page in PdfReader(pdf).pages))
+    except (PyPdfError, ValueError, OSError) as exc:
+        return [f"report.pdf cannot be read as a PDF ({exc}); rebuild it with `python build.py`"]
     problems = []
     for entry in ledger:
         printed = _squeeze(entry["text"])

@@ -8,15 +8,19 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from tabulate import tabulate
 
 from report.errors import BuildError, CheckFailed, UsageError
-from report.pipeline import Options, build, check, check_out_dir, plan_all, validate
+from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
 from report.status import Outcome
+
+
+SCHEDULER_ADDRESS = re.compile(r"[a-z]+://[^\s/:]+:\d+")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +59,9 @@ def options_from(args) -> Options:
     if args.executor == "dask" and not args.scheduler:
         raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT",
                          "give the address of a running Dask scheduler")
+    if args.executor == "dask" and not SCHEDULER_ADDRESS.fullmatch(args.scheduler):
+        raise UsageError(f"--scheduler {args.scheduler!r} is not a scheduler address",
+                         "write it as PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}", "use --jobs 1 or more")
     return Options(sections=args.sections, profile=args.profile, force=args.force, sets=args.sets,
@@ -66,7 +73,9 @@ def options_from(args) -> Options:
 
 def list_sections(project: Project, options: Options) -> None:
     sets = validate(project, options)
-    units, _ = plan_all(project, options, check_out_dir(project, options.out), sets)
+    paths = check_out_dir(project, options.out, writable=False)
+    with build_lock(paths, exclusive=False):
+        units, _ = plan_all(project, options, paths, sets, remember=False)
     rows = [(u.section, u.seed, u.freshness.value, "; ".join(u.reasons)) for u in units]
     print(tabulate(rows, ["section", "seed", "state", "why"]))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import typing
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from report.section import SectionSpec
 
 PROFILES = ("quick", "full")
 SEEDS_KEY = "seeds"
+SEED_RANGE = range(2**32)  # what NumPy and PyTorch generators accept
 
 
 def parse_sets(assignments: list[str], names: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -48,6 +50,9 @@ def resolve(section: SectionSpec, profile: str, sets: dict[str, str]):
             raise ConfigError(f"unknown key {section.name}.{key}; valid keys: "
                               f"{', '.join([*hints, SEEDS_KEY])}", "check the spelling of the key")
         values[key] = parse_value(f"{section.name}.{key}", raw, hints[key])
+    if values.get("seed", 0) not in SEED_RANGE:
+        raise ConfigError(f"{section.name}.seed must be an integer from 0 to {SEED_RANGE[-1]}, "
+                          f"got {values['seed']}", f"for example --set {section.name}.seed=1")
     try:
         return section.config(**values)
     except (ValueError, TypeError) as exc:
@@ -60,9 +65,10 @@ def seeds(section: SectionSpec, config, sets: dict[str, str]) -> tuple[int, ...]
     if SEEDS_KEY not in sets:
         return (config.seed,)
     chosen = parse_value(f"{section.name}.seeds", sets[SEEDS_KEY], tuple[int, ...])
-    if not chosen or len(set(chosen)) != len(chosen):
-        raise ConfigError(f"{section.name}.seeds must be a non-empty list of distinct "
-                          f"integers, got {sets[SEEDS_KEY]!r}", "for example --set kmnist.seeds=[1,2,3]")
+    if not chosen or len(set(chosen)) != len(chosen) or any(seed not in SEED_RANGE for seed in chosen):
+        raise ConfigError(f"{section.name}.seeds must be a non-empty list of distinct integers from 0 "
+                          f"to {SEED_RANGE[-1]}, got {sets[SEEDS_KEY]!r}",
+                          f"for example --set {section.name}.seeds=[1,2,3]")
     return chosen
 
 
@@ -103,9 +109,12 @@ def _scalar(key: str, raw: str, kind):
             return False
         raise _wrong_type(key, raw, kind)
     try:
-        return kind(raw)  # int("2.5"), int("True") and float("fast") raise ValueError
+        value = kind(raw)  # int("2.5"), int("True") and float("fast") raise ValueError
     except ValueError:
         raise _wrong_type(key, raw, kind) from None
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{key}={raw!r} is not a finite number", f"give {key} a finite value")
+    return value
 
 
 def _literal(key: str, raw: str):

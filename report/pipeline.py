@@ -25,7 +25,7 @@ from report.fingerprint import HashMemo, library_versions, sha256_file
 from report.paths import OutputPaths
 from report.project import ENGINE_DIR, Project
 from report.render import Renderer
-from report.runner import Runner, default_jobs, plan
+from report.runner import Runner, capped_jobs, default_jobs, plan
 from report.status import Freshness, Outcome
 from report.atomic import write_atomic
 from report.store import Record, Store
@@ -62,13 +62,19 @@ class Summary:
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
 
-def check_out_dir(project: Project, out: Path) -> OutputPaths:
-    """Refuse an output folder that is the source tree, holds it, or lies inside its sources."""
-    out = out.expanduser().resolve()
+def check_out_dir(project: Project, out: Path, writable: bool = True) -> OutputPaths:
+    """Refuse an output folder that is the source tree, holds it, or lies inside its sources;
+    create it and make sure it can be written, unless only reading (``--check``, ``--list``)."""
+    try:
+        out = out.expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # ~nosuchuser, a symlink loop
+        raise UsageError(f"--out {out}: {exc}", "give the path of a folder you can write to") from None
     if out == project.root or out in project.root.parents or any(
             out == d or d in out.parents for d in project.source_dirs()):
         raise UsageError(f"--out {out} points at the project's source tree",
                          "use a folder of its own, such as _build (the default) or /tmp/report")
+    if not writable:
+        return OutputPaths.under(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
@@ -81,14 +87,24 @@ def check_out_dir(project: Project, out: Path) -> OutputPaths:
 
 
 @contextmanager
-def build_lock(paths: OutputPaths):
-    """One build per output folder at a time; a second one waits and says so."""
-    with open(paths.lock, "a+") as handle:
+def build_lock(paths: OutputPaths, exclusive: bool = True):
+    """One build per output folder at a time, and no reader while it writes; a second one
+    waits and says so. A reader of a folder never built takes no lock and creates nothing."""
+    if not exclusive and not paths.lock.exists():
+        yield
+        return
+    try:
+        handle = open(paths.lock, "a+" if exclusive else "r", encoding="utf-8")
+    except OSError as exc:  # a folder, a dangling link, someone else's read-only file
+        raise OutputError(f"cannot use the lock file {paths.lock}: {exc.strerror}",
+                          "remove it when no build is running in that folder, or choose another --out") from None
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             log.warning("another build is using %s; waiting for it to finish", paths.root)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, mode)
         yield
 
 
@@ -99,18 +115,22 @@ def validate(project: Project, options: Options) -> dict[str, dict[str, str]]:
     if options.profile not in configs.PROFILES:
         raise UsageError(f"unknown profile {options.profile!r}", "use --profile quick or --profile full")
     unknown = [fmt for fmt in options.to if fmt not in backends.FORMATS]
-    if unknown:
-        raise UsageError(f"unknown output format {', '.join(unknown)}",
+    if unknown or not options.to:
+        raise UsageError(f"unknown output format {', '.join(unknown)}" if unknown else "--to names no output format",
                          f"--to takes a comma-separated list of {', '.join(backends.FORMATS)}")
+    backends.choose(options.engine, project)  # a missing renderer is found before anything trains
     return configs.parse_sets(options.sets, project.names)
 
 
-def plan_all(project: Project, options: Options, paths: OutputPaths, sets) -> tuple[list[Unit], Store]:
-    """Every unit of every section, with its freshness; file hashes are remembered across builds."""
+def plan_all(project: Project, options: Options, paths: OutputPaths, sets,
+             remember: bool = True) -> tuple[list[Unit], Store]:
+    """Every unit of every section, with its freshness; file hashes are remembered across
+    builds (``remember``), and only read by the modes that change nothing."""
     store = Store(paths.results, options.profile)
     memo = HashMemo(paths.hashes)
     units = plan(project, options.profile, sets, store, memo)
-    memo.save()
+    if remember:
+        memo.save()
     return units, store
 
 
@@ -125,7 +145,7 @@ def build(project: Project, options: Options) -> Summary:
             if unit.freshness is Freshness.CORRUPT:
                 log.warning("ignoring a corrupt result, it will be recomputed: %s", unit.reasons[0])
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
-        jobs = options.jobs or default_jobs(len(to_run))
+        jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
                         options.device, jobs, options.scheduler, options.show_progress)
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
@@ -152,12 +172,12 @@ def enforce_invariants(project: Project, results: list[Result]) -> list[Result]:
 def check(project: Project, options: Options) -> list[str]:
     """Verify the report on disk and a fresh rendering against the store; train nothing."""
     sets = validate(project, options)
-    paths = check_out_dir(project, options.out)
-    with build_lock(paths):
-        units, store = plan_all(project, options, paths, sets)
+    paths = check_out_dir(project, options.out, writable=False)
+    with build_lock(paths, exclusive=False):
+        units, store = plan_all(project, options, paths, sets, remember=False)
         problems = [f"{u.label}: {u.reasons[0]}" for u in units if u.freshness is Freshness.CORRUPT]
         raw = {u.label: store.read_unverified(u.section, u.seed) for u in units}
-        problems += _check_document_on_disk(project, paths, units, raw)
+        problems += _check_document_on_disk(project, paths, units, raw, options.profile)
         for unit in units:
             record = raw[unit.label]
             if record is not None:
@@ -167,17 +187,32 @@ def check(project: Project, options: Options) -> list[str]:
     return problems
 
 
-def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Unit], raw: dict) -> list[str]:
-    if not (paths.ledger.exists() and paths.report("html").exists()):
+def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Unit], raw: dict,
+                            profile: str) -> list[str]:
+    if not paths.report("html").exists():
         return [f"no report in {paths.root} to check; build it first with `python build.py`"]
-    ledger = json.loads(paths.ledger.read_text())
+    ledger, prov = _read_json(paths.ledger), _read_json(paths.provenance)
+    unreadable = [f"{path} is missing or not valid JSON; the next `python build.py` writes it again"
+                  for path, value in ((paths.ledger, ledger), (paths.provenance, prov)) if value is None]
+    if unreadable:
+        return unreadable
+    if prov.get("profile") != profile:
+        return [f"the report in {paths.root} was built with the {prov.get('profile')} profile; "
+                f"check it with `python build.py --check --profile {prov.get('profile')}`"]
     stored = [SectionView(name, [_unverified_record(u, raw[u.label]) for u in units
                                  if u.section == name and raw[u.label] is not None])
               for name in project.names]
-    shown = results_view(stored, json.loads(paths.provenance.read_text()))
+    shown = results_view(stored, prov)
     problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)
     pdf = paths.report("pdf")
     return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _unverified_record(unit: Unit, raw: dict) -> Record:
@@ -211,7 +246,7 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     git = provenance.git_state(project.root)
     key = render_key(project, results, options, git)
     outputs = {fmt: paths.report(fmt) for fmt in options.to}
-    if paths.render_key.exists() and paths.render_key.read_text() == key and all(
+    if paths.render_key.exists() and paths.render_key.read_text(encoding="utf-8") == key and all(
             p.exists() for p in outputs.values()):
         log.info("the report is up to date")
         return outputs

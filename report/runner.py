@@ -114,6 +114,15 @@ def default_jobs(units: int) -> int:
     return 1 if cores <= 2 else max(1, min(units, cores // 2))
 
 
+def capped_jobs(asked: int, units: int) -> int:
+    """``--jobs`` no larger than the units to run and the cores to run them on, saying so."""
+    most = max(1, min(units, os.cpu_count() or 1))
+    if asked > most:
+        log.warning("--jobs %d: running %d at a time (%d units to run, %d cores)", asked, most, units,
+                    os.cpu_count() or 1)
+    return min(asked, most)
+
+
 @dataclass
 class Runner:
     """Runs stale units, commits the results whose invariants hold, and says what became of each.

@@ -245,7 +245,7 @@ def test_list_on_an_empty_output_folder_shows_every_section_missing(capsys, tmp_
 def test_list_gives_every_reason_a_unit_is_stale_on_one_line(monkeypatch, capsys, tmp_path):
     stale = SimpleNamespace(section="toy_mlp", seed=0, freshness=Freshness.STALE,
                             reasons=["config hidden: 5 -> 3", "config lr: 0.01 -> 0.5"])
-    monkeypatch.setattr("report.cli.plan_all", lambda project, options, out, sets: ([stale], None))
+    monkeypatch.setattr("report.cli.plan_all", lambda project, options, out, sets, **_: ([stale], None))
     list_sections(PROJECT, Options(out=tmp_path))
     assert capsys.readouterr().out.splitlines()[2].endswith("  stale    config hidden: 5 -> 3; config lr: 0.01 -> 0.5")
 

@@ -179,8 +179,8 @@ def test_an_out_of_range_value_names_the_section_and_the_rule():
 def test_bad_seeds_get_an_example_of_good_ones():
     with pytest.raises(ConfigError) as error:
         configs.seeds(toy(), toy().config(), {"seeds": "[1,1]"})
-    assert message(error) == ("toy_mlp.seeds must be a non-empty list of distinct integers, got '[1,1]'\n"
-                              "  hint: for example --set kmnist.seeds=[1,2,3]")
+    assert message(error) == ("toy_mlp.seeds must be a non-empty list of distinct integers from 0 to 4294967295, "
+                              "got '[1,1]'\n  hint: for example --set toy_mlp.seeds=[1,2,3]")
 
 
 @pytest.mark.parametrize("raw,kind,expected", [

@@ -1,0 +1,119 @@
+"""Bad input and a hostile filesystem, run in process: a clear message and exit code, nothing
+half-written, and the modes that only read create nothing."""
+import json
+import os
+
+import pytest
+from conftest import PROJECT
+
+from report import backends
+from report.cli import main
+from report.pipeline import Options, check
+
+
+def run(argv, tmp_path, capsys):
+    code = main(PROJECT, [*argv, "--out", str(tmp_path / "out")] if "--out" not in argv else argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def no_build(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("bad input got as far as running sections")
+    monkeypatch.setattr("report.pipeline.Runner", refuse)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--set", "toy_mlp.seeds=[-1,2]"], "toy_mlp.seeds must be a non-empty list of distinct integers from 0"),
+    (["--set", "toy_mlp.seeds=[99999999999999999999]"], "to 4294967295"),
+    (["--set", "toy_mlp.seed=-3"], "toy_mlp.seed must be an integer from 0 to 4294967295, got -3"),
+    (["--set", "toy_mlp.lr=inf"], "toy_mlp.lr='inf' is not a finite number"),
+    (["--set", "kmnist.lr=nan"], "kmnist.lr='nan' is not a finite number"),
+    (["--to", ""], "--to names no output format"),
+    (["--executor", "dask", "--scheduler", "not a url"], "--scheduler 'not a url' is not a scheduler address"),
+])
+def test_bad_values_are_refused_before_anything_runs(argv, message, tmp_path, capsys, no_build):
+    code, err = run(argv, tmp_path, capsys)
+    assert code == 2 and message in err and "hint:" in err
+
+
+def test_engine_quarto_without_quarto_is_refused_before_anything_trains(tmp_path, capsys, monkeypatch, no_build):
+    monkeypatch.setattr(backends.shutil, "which", lambda name: None)
+    code, err = run(["--engine", "quarto"], tmp_path, capsys)
+    assert code == 2 and "no `quarto` executable" in err
+
+
+@pytest.mark.parametrize("out", ["~nosuchuser-here/x", "loop/x"])
+def test_an_output_path_that_cannot_be_resolved_is_named(out, tmp_path, capsys, monkeypatch, no_build):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop", tmp_path / "loop")  # a link to itself
+    code, err = run(["--out", out], tmp_path, capsys)
+    assert code == 2 and err.startswith(f"error: --out {out}: ") and "hint:" in err
+
+
+@pytest.mark.parametrize("make_lock", [
+    lambda lock: lock.mkdir(),
+    lambda lock: os.symlink(lock.parent / "gone" / "lock", lock),
+], ids=["a folder", "a dangling link"])
+def test_a_lock_file_that_cannot_be_opened_is_named_with_what_to_do(make_lock, tmp_path, capsys, no_build):
+    out = tmp_path / "out"
+    out.mkdir()
+    make_lock(out / ".lock")
+    code, err = run(["--to", "html", "--out", str(out)], tmp_path, capsys)
+    assert code == 2 and f"cannot use the lock file {out / '.lock'}" in err and "remove it" in err
+
+
+def test_check_and_list_of_a_folder_never_built_create_nothing(tmp_path, capsys):
+    out = tmp_path / "never-built"
+    assert main(PROJECT, ["--list", "--out", str(out)]) == 0
+    assert main(PROJECT, ["--check", "--out", str(out)]) == 1
+    assert "no report in" in capsys.readouterr().err and not out.exists()
+
+
+def test_jobs_beyond_the_units_and_cores_are_capped_with_a_note(caplog):
+    from report.runner import capped_jobs
+
+    assert capped_jobs(1000, 3) == min(3, os.cpu_count())
+    assert "--jobs 1000: running" in caplog.text
+    assert capped_jobs(1, 3) == 1
+
+
+@pytest.fixture(scope="module")
+def quick_toy(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults") / "out"
+    assert main(PROJECT, ["toy_mlp", "--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def checked(out, **changes):
+    return check(PROJECT, Options(**{"profile": "quick", "out": out, "to": ["html"], **changes}))
+
+
+def test_check_with_the_wrong_profile_says_so_in_one_line(quick_toy):
+    (problem,) = checked(quick_toy, profile="full")
+    assert problem == (f"the report in {quick_toy} was built with the quick profile; "
+                       "check it with `python build.py --check --profile quick`")
+
+
+@pytest.mark.parametrize("name,damage", [
+    ("provenance.json", lambda path: path.unlink()),
+    ("ledger.json", lambda path: path.write_text(path.read_text()[:100])),
+])
+def test_check_reports_a_missing_or_truncated_side_file_as_a_finding(quick_toy, name, damage):
+    path = quick_toy / name
+    original = path.read_bytes()
+    damage(path)
+    try:
+        problems = checked(quick_toy)
+    finally:
+        path.write_bytes(original)
+    assert f"{path} is missing or not valid JSON; the next `python build.py` writes it again" in problems
+
+
+def test_check_reports_a_garbage_pdf_as_a_finding(quick_toy):
+    from report.checks import verify_pdf
+
+    pdf = quick_toy / "garbage.pdf"
+    pdf.write_bytes(b"not a pdf at all")
+    (problem,) = verify_pdf(pdf, json.loads((quick_toy / "ledger.json").read_text()))
+    assert problem.startswith("report.pdf cannot be read as a PDF")
