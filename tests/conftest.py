@@ -32,6 +32,14 @@ def _load_build_script():
 PROJECT = _load_build_script().PROJECT  # the report this repository builds, as build.py describes it
 
 
+@pytest.fixture
+def no_build(monkeypatch):
+    """Bad input must be refused before any section runs."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("bad input got as far as running sections")
+    monkeypatch.setattr("report.pipeline.Runner", refuse)
+
+
 def copy_project(target: Path) -> Path:
     """A copy of the code (not the results) that a test may edit freely."""
     target.mkdir(parents=True, exist_ok=True)

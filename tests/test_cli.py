@@ -17,14 +17,6 @@ from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
 
 
-@pytest.fixture
-def no_build(monkeypatch):
-    """Bad input must be refused before any section runs."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("bad input got as far as running sections")
-    monkeypatch.setattr("report.pipeline.Runner", refuse)
-
-
 @pytest.mark.parametrize("argv,message", [
     (["nosuch"], "unknown section 'nosuch'; valid sections: "),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),

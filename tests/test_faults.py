@@ -16,13 +16,6 @@ def run(argv, tmp_path, capsys):
     return code, capsys.readouterr().err
 
 
-@pytest.fixture
-def no_build(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("bad input got as far as running sections")
-    monkeypatch.setattr("report.pipeline.Runner", refuse)
-
-
 @pytest.mark.parametrize("argv,message", [
     (["--set", "toy_mlp.seeds=[-1,2]"], "toy_mlp.seeds must be a non-empty list of distinct integers from 0"),
     (["--set", "toy_mlp.seeds=[99999999999999999999]"], "to 4294967295"),
