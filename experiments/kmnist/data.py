@@ -41,11 +41,12 @@ def missing_error(root: str | Path) -> DataError:
         " All four are present, so at least one is not the official file (MD5 mismatch).")
     return DataError(
         f"kmnist: KMNIST data not found and could not be downloaded. The section needs the four "
-        f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent}",
+        f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} No other data "
+        f"is substituted.",
         "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
         "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
         "KMNIST_ROOT or `--set kmnist.data_dir=...`, or allow network access so torchvision can "
-        "download them. No other data is substituted.")
+        "download them")
 
 
 def verify_checksums(root: str | Path) -> None:
