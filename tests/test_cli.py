@@ -23,7 +23,7 @@ from report.status import Freshness, Outcome
     (["--set", "toy_mlp.lr"], "malformed --set"),
     (["--set", "toy_mlp.lr=fast"], "is not a valid float"),
     (["--set", "toy_mlp.nosuch=1"], "valid keys:"),
-    (["--set", "toy_mlp.lr=-1"], "lr and init_std must be > 0"),
+    (["--set", "toy_mlp.lr=-1"], "toy_mlp config: lr must be > 0, got -1.0"),
     (["--set", "toy_mlp.max_epochs=0"], "must be at least 1"),
     (["--to", "docx"], "unknown output format docx"),
     (["--jobs", "0"], "--jobs must be at least 1"),

@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -17,16 +18,15 @@ import torch
 
 from experiments import kmnist
 from experiments.kmnist import QUICK, RAW_FILES, Config, input_files, invariants
-from experiments.kmnist.checks import evaluate_formula
-from experiments.kmnist.data import DatasetError, Split, load_split, stratified_indices
+from experiments.common import TrainingDiverged
+from experiments.kmnist.data import Split, load_split, stratified_indices
 from experiments.kmnist.metrics import confusion_matrix, most_confused
-from experiments.kmnist.models import (build_model, count_parameters, describe,
-                                       parameter_formula, parameter_layers)
+from experiments.kmnist.models import build_model, count_parameters, describe, parameter_layers
 from experiments.kmnist import precision
-from experiments.kmnist.section import PrecisionError
-from experiments.kmnist.train import (Settings, TrainingDiverged, cpu_threads, fastest_threads,
-                                      fit, prepare_model, thread_candidates, train_one_epoch)
+from experiments.kmnist.train import (Settings, cpu_threads, fastest_threads, fit, prepare_model,
+                                      thread_candidates, train_one_epoch)
 from report.context import Context
+from report.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,10 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 # --- models ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key, params", [("lin", 7_850), ("full", 238_510), ("conv", 857_738)])
-def test_parameter_count_and_formula_agree_with_the_course(key, params):
+def test_parameter_count_and_layer_shapes_agree_with_the_course(key, params):
     model = build_model(key, hidden=300)
     assert count_parameters(model) == params
-    assert evaluate_formula(parameter_formula(parameter_layers(model))) == params
+    layers = parameter_layers(model)
+    assert sum(math.prod(layer["factors"]) + layer["addend"] for layer in layers) == params
 
 
 @pytest.mark.parametrize("key", ["lin", "full", "conv"])
@@ -51,7 +52,12 @@ def test_netfull_width_and_description_follow_the_config():
     model = build_model("full", hidden=50)
     assert count_parameters(model) == 784 * 50 + 50 + 50 * 10 + 10
     assert describe(model) == ["linear 784 -> 50", "tanh", "linear 50 -> 10", "log-softmax"]
-    assert parameter_formula(parameter_layers(model)) == "(784 x 50 + 50) + (50 x 10 + 10)"
+    assert [(l["factors"], l["addend"]) for l in parameter_layers(model)] == [
+        ([784, 50], 50), ([50, 10], 10)]
+
+
+def test_conv_layer_factors_read_in_channels_out_channels_then_kernel():
+    assert parameter_layers(build_model("conv", hidden=300))[0]["factors"] == [1, 32, 5, 5]
 
 
 def test_netconv_is_described_in_the_order_of_the_course():
@@ -125,9 +131,9 @@ def test_precision_is_checked_again_on_the_device_the_build_picked(monkeypatch, 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the config sees a GPU...
     config = Config(precision="fp16", data_dir=str(tmp_path))
     monkeypatch.undo()
-    with pytest.raises(PrecisionError, match="fp16") as error:  # ...the build runs on the CPU
+    with pytest.raises(ConfigError, match="fp16") as error:  # ...the build runs on the CPU
         kmnist.run(config, Context(tmp_path, device="cpu", show_progress=False))
-    assert error.value.user_error
+    assert "kmnist.precision=fp32" in error.value.hint
 
 
 def test_input_files_are_the_four_raw_files():
@@ -136,8 +142,9 @@ def test_input_files_are_the_four_raw_files():
     assert all(path.parent == Path("root/KMNIST/raw") for path in files.values())
 
 
-def test_importing_the_section_does_not_import_torch():
-    code = "import sys, experiments.kmnist; print('torch' in sys.modules)"
+@pytest.mark.parametrize("section", ["kmnist", "toy_mlp", "dynamics"])
+def test_importing_a_section_does_not_import_torch(section):
+    code = f"import sys, experiments.{section}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -241,13 +248,22 @@ def test_loader_keeps_a_stratified_subset(tiny_kmnist):
 
 
 def test_absent_files_offline_raise_one_paragraph_naming_the_files(tmp_path, offline):
-    with pytest.raises(DatasetError) as error:
+    with pytest.raises(DataError) as error:
         load_split(tmp_path, train=True)
-    message = str(error.value)
+    message, hint = error.value.message, error.value.hint
     assert all(name in message for name in RAW_FILES)
     assert str(tmp_path / "KMNIST" / "raw") in message
-    assert "KMNIST_ROOT" in message and "kmnist.data_dir" in message
-    assert "\n" not in message
+    assert "KMNIST_ROOT" in hint and "kmnist.data_dir" in hint
+    assert "\n" not in message + hint
+
+
+def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist):
+    root, _ = tiny_kmnist
+    damaged = root / "KMNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-4])
+    with pytest.raises(DataError, match="is not the official one") as error:
+        load_split(root, train=True)
+    assert str(damaged) in error.value.message and "replace it" in error.value.hint
 
 
 # --- confusion matrices and invariants ------------------------------------------------------
@@ -278,8 +294,7 @@ def consistent_result() -> dict:
     layers = parameter_layers(build_model("lin", hidden=300))
     return {"models": {"lin": {
         "accuracy": accuracy, "test_loss": 0.5, "confusion": cm.tolist(),
-        "class_counts": [7] * 10, "test_size": 70, "params": 7850,
-        "param_formula": parameter_formula(layers), "param_layers": layers,
+        "class_counts": [7] * 10, "test_size": 70, "params": 7850, "param_layers": layers,
         "history": {"train_loss": [0.9, 0.6], "test_loss": [0.7, 0.5],
                     "test_accuracy": [0.5, accuracy]}}}}
 
@@ -306,8 +321,8 @@ def test_invariants_report_a_tampered_confusion_matrix():
 @pytest.mark.parametrize("change, words", [
     (lambda m: m["confusion"][2].__setitem__(2, m["confusion"][2][2] + 1), "sums to"),
     (lambda m: m.__setitem__("class_counts", [6, 8] + [7] * 8), "row sums"),
-    (lambda m: m.__setitem__("params", 7851), "formula"),
-    (lambda m: m.__setitem__("param_formula", "(784 x 10 + 11)"), "formula"),
+    (lambda m: m.__setitem__("params", 7851), "layer shapes give 7850"),
+    (lambda m: m["param_layers"][0]["factors"].__setitem__(0, 785), "layer shapes give 7860"),
     (lambda m: m["history"]["test_loss"].__setitem__(-1, 0.4), "history ends"),
     (lambda m: m.pop("confusion"), "malformed"),
 ])
@@ -315,15 +330,11 @@ def test_invariants_report_each_kind_of_inconsistency(change, words):
     assert any(words in problem for problem in tampered(change))
 
 
-def test_formula_evaluation_accepts_only_sums_of_products():
-    assert evaluate_formula("(1 x 32 x 5 x 5 + 32) + (256 x 10 + 10)") == 832 + 2570
-    assert evaluate_formula("__import__('os')") is None
-
-
 def test_a_nan_loss_names_the_model_epoch_and_settings():
     images = torch.full((8, 1, 28, 28), float("nan"))  # (8, 1, 28, 28)
     split = Split(images, torch.arange(8) % 10)
-    with pytest.raises(TrainingDiverged, match=r"NetLin.*epoch 1.*lr=0.001"):
+    with pytest.raises(TrainingDiverged, match=r"^kmnist: NetLin: the training loss became nan "
+                                               r"at epoch 1 with .*lr=0.001(.|\n)*--set kmnist.lr="):
         fit(build_model("lin", 300), "NetLin", split, split, Settings(epochs=2),
             torch.Generator().manual_seed(0))
 

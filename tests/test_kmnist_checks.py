@@ -6,7 +6,7 @@ import pytest
 
 from experiments.kmnist.checks import invariants
 
-LAYERS = [{"weight": [10, 784], "bias": 10}]  # NetLin: 784 x 10 weights + 10 biases
+LAYERS = [{"layer": "fc", "factors": [784, 10], "addend": 10}]  # NetLin: 784 x 10 weights + 10 biases
 
 
 def full_size_result() -> dict:
@@ -19,7 +19,6 @@ def full_size_result() -> dict:
     return {"models": {"lin": {
         "accuracy": accuracy, "test_loss": 0.61, "confusion": cm.tolist(), "class_counts": [1000] * 10,
         "test_size": 10_000, "params": 784 * 10 + 10, "param_layers": LAYERS,
-        "param_formula": "(784 x 10 + 10)",
         "history": {"train_loss": [0.9, 0.7], "test_loss": [0.8, 0.61], "test_accuracy": [0.6, accuracy]}}}}
 
 
@@ -47,9 +46,9 @@ def test_an_accuracy_off_by_one_image_in_ten_thousand_is_caught():
     (lambda m: m["history"]["train_loss"].pop(), "unequal lengths"),
     (lambda m: m["history"].update(train_loss=[], test_loss=[], test_accuracy=[]), "empty"),
     (lambda m: m.update(test_size=9_999), "sums to 10000, test size is 9999"),
-    (lambda m: m["param_layers"][0].update(bias=11), "layer shapes give 7851"),
-    (lambda m: m.update(param_formula="(784 x 10 + 11)"), "gives 7851"),
-    (lambda m: m.update(param_formula="784 - 10"), "gives None"),
+    (lambda m: m["param_layers"][0].update(addend=11), "layer shapes give 7851"),
+    (lambda m: m["param_layers"][0].update(factors=[785, 10]), "layer shapes give 7860"),
+    (lambda m: m["param_layers"][0].update(factors=[784, "10"]), "malformed result (TypeError"),
     (lambda m: m.pop("history"), "malformed result (KeyError"),
 ])
 def test_each_clause_rejects_its_tampering(change, words):

@@ -1,4 +1,6 @@
 """Part 2: the data, the hand-designed step network, its x10 sigmoid twin, and training."""
+import re
+
 import numpy as np
 import pytest
 
@@ -39,8 +41,9 @@ def test_scaled_sigmoid_predicts_what_the_step_network_predicts(data):
 
 def test_dividing_lines_follow_from_the_weights(data):
     lines = {line["unit"]: line for line in data["step"]["lines"]}
-    assert lines["h1"]["fires"] == "y ≥ x + 0.5"
-    assert lines["h4"]["fires"] == "y ≤ x − 1.5"
+    h1, h4 = lines["h1"], lines["h4"]
+    assert (h1["side"], h1["slope"], h1["intercept"], h1["offset"]) == ("above", 1.0, 0.5, 0.5)
+    assert (h4["side"], h4["slope"], h4["intercept"], h4["offset"]) == ("below", 1.0, -1.5, 1.5)
 
 
 def test_trained_network_reaches_full_accuracy_and_reports_epochs(data):
@@ -67,10 +70,40 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
     assert first["weights"] == second["weights"] and first["epochs_run"] == second["epochs_run"]
 
 
-@pytest.mark.parametrize("bad", [{"lr": -0.1}, {"max_epochs": 0}, {"step_w2": (1.0,)}])
-def test_config_rejects_out_of_range_values(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, reason", [
+    ({"seed": -1}, "seed must be at least 0, got -1"),
+    ({"hidden": 0}, "hidden must be at least 1, got 0"),
+    ({"patience": 0}, "patience must be at least 1, got 0"),
+    ({"max_epochs": 0}, "max_epochs must be at least 1, got 0"),
+    ({"max_attempts": 0}, "max_attempts must be at least 1, got 0"),
+    ({"lr": -0.1}, "lr must be > 0, got -0.1"),
+    ({"init_std": 0.0}, "init_std must be > 0, got 0.0"),
+    ({"scale": 0.0}, "scale must be > 0, got 0.0"),
+    ({"weight_decay": -1e-5}, "weight_decay must be at least 0, got -1e-05"),
+    ({"step_w1": (1.0, 1.0)}, "step_w1 must hold 8 weights, an (x, y) pair per bias in step_b1, got 2"),
+    ({"step_w2": (1.0,)}, "step_w2 must hold 4 weights, one per bias in step_b1, got 1"),
+    ({"plot_min": 2.5}, "plot_min must be < plot_max, got 2.5 and 2.5"),
+    ({"plot_resolution": 1}, "plot_resolution must be at least 2, got 1"),
+])
+def test_config_rejects_each_out_of_range_value_naming_the_field(bad, reason):
+    with pytest.raises(ValueError, match=f"^toy_mlp config: {re.escape(reason)}$"):
         toy_mlp.Config(**bad)
+
+
+def test_config_accepts_the_edges_of_each_range():
+    toy_mlp.Config(seed=0, hidden=1, patience=1, max_epochs=1, max_attempts=1, weight_decay=0.0,
+                   plot_resolution=2, step_w1=(1.0, -1.0), step_b1=(0.5,), step_w2=(1.0,))
+
+
+def test_a_diverging_loss_names_the_section_epoch_and_the_setting_to_lower(tmp_path):
+    from experiments.common import TrainingDiverged
+    from experiments.toy_mlp.section import train_until_solved
+
+    config = toy_mlp.Config(lr=1e300, max_epochs=50, max_attempts=1)  # weights reach inf - inf
+    xy, target = toy_mlp.points()
+    with pytest.raises(TrainingDiverged, match=r"^toy_mlp: the output became nan at epoch \d+ "
+                                               r"\(seed 0, lr 1e\+300\)\n  hint: .*--set toy_mlp.lr="):
+        train_until_solved(config, xy, target, Context(tmp_path, show_progress=False))
 
 
 def _copy(data):

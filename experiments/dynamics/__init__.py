@@ -6,7 +6,9 @@ The work is in ``section.py``; see ``experiments/__init__.py`` for the contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
+
+from experiments.common import Check, at_least, first_problem, one_of, positive
 
 from .consistency import invariants
 
@@ -24,19 +26,19 @@ class Config:
     seed: int = 0                       # initial weights, training and evaluation sequences
     max_n: int = 4                      # each block's n is uniform on 1..max_n (the course's 4)
     blocks: int = 5                     # blocks per training sequence, then one final A
-    srn_hidden: int = 2                 # two units: the states can be drawn in the plane (3.1)
+    srn_hidden: int = 2                 # two units: the states can be drawn in the plane
     srn_epochs: int = 100_000           # the course's run length for the SRN on anb2n
     srn_optimizer: Optimizer = "sgd"    # the course's setting, no momentum
     srn_lr: float = 0.005               # the course's setting
     srn_restarts: int = 5               # SRNs from N(0, 0.001) fail for some seeds: train several
     claim_optimizer: Optimizer = "adam"  # what the original report claims for SRN(2)...
     claim_lr: float = 1e-3              # ...rerun beside the default to test that claim
-    lstm_hidden: int = 3                # three units, one per symbol to count (3.4)
+    lstm_hidden: int = 3                # three units, one per symbol to count
     lstm_epochs: int = 100_000          # as the SRN on anb2n
     lstm_optimizer: Optimizer = "sgd"   # the course's setting, as for the SRNs
     lstm_lr: float = 0.005              # the course's setting, as for the SRNs
     lstm_restarts: int = 3              # fewer: an LSTM restart costs more, and fails less often
-    cmp_srn_hidden: int = 4             # the SRN set against the LSTM on anb2nc3n (3.5)
+    cmp_srn_hidden: int = 4             # the SRN set against the LSTM on anb2nc3n
     cmp_srn_epochs: int = 200_000       # twice the LSTM's, so the slower SRN gets a fair chance
     cmp_srn_optimizer: Optimizer = "sgd"  # as the other SRNs
     cmp_srn_lr: float = 0.005           # as the other SRNs
@@ -55,32 +57,46 @@ class Config:
     fsm_max_clusters: int = 200         # cap on the fine clusters, to bound the work
 
     def __post_init__(self):
-        for problem in _problems(self):
-            raise ValueError(problem)
+        problem = first_problem(_checks(self))
+        if problem:
+            raise ValueError(f"dynamics config: {problem}")
 
 
-def _problems(c: Config):
-    """One line per out-of-range value."""
-    positive = ("max_n", "blocks", "eval_every", "srn_restarts", "lstm_restarts",
-                "history_sequences", "eval_sequences",
-                "portrait_sequences", "fsm_sequences", "fsm_max_clusters", "srn_lr", "claim_lr",
-                "lstm_lr", "cmp_srn_lr", "init_std", "fsm_radius", "cmp_srn_hidden")
-    yield from (f"{name} must be positive, got {getattr(c, name)}" for name in positive
-                if not getattr(c, name) > 0)
-    yield from (f"{name}={getattr(c, name)} must be a positive multiple of eval_every"
-                for name in ("srn_epochs", "lstm_epochs", "cmp_srn_epochs")
-                if c.eval_every > 0 and (getattr(c, name) <= 0 or getattr(c, name) % c.eval_every))
-    yield from (f"{name} must be in (0, 1), got {getattr(c, name)}"
-                for name in ("threshold_anb2n", "threshold_anb2nc3n")
-                if not 0 < getattr(c, name) < 1)
-    if c.seed < 0:
-        yield f"seed must be >= 0, got {c.seed}"
-    if c.weight_decay < 0:
-        yield f"weight_decay must be >= 0, got {c.weight_decay}"
-    if c.srn_hidden < 2:
-        yield f"srn_hidden must be >= 2 (its portrait draws two units), got {c.srn_hidden}"
-    if c.lstm_hidden < 3:
-        yield f"lstm_hidden must be >= 3 (its portraits draw three units), got {c.lstm_hidden}"
+POSITIVE = ("srn_lr", "claim_lr", "lstm_lr", "cmp_srn_lr", "init_std", "fsm_radius")
+AT_LEAST_ONE = ("max_n", "blocks", "srn_restarts", "lstm_restarts", "cmp_srn_hidden",
+                "eval_every", "history_sequences", "eval_sequences", "portrait_sequences",
+                "fsm_sequences", "fsm_max_clusters")
+EPOCHS = ("srn_epochs", "lstm_epochs", "cmp_srn_epochs")  # whole loss records only
+OPTIMIZERS = get_args(Optimizer)
+
+
+def _checks(c: Config) -> list[Check]:
+    """One (bad, reason) pair per field with a range."""
+    return [
+        at_least(c, "seed", 0),
+        *(at_least(c, name, 1) for name in AT_LEAST_ONE),
+        *(positive(c, name) for name in POSITIVE),
+        *(one_of(c, name, OPTIMIZERS) for name in
+          ("srn_optimizer", "claim_optimizer", "lstm_optimizer", "cmp_srn_optimizer")),
+        *(_multiple_of_eval_every(c, name) for name in EPOCHS),
+        *(_fraction(c, name) for name in ("threshold_anb2n", "threshold_anb2nc3n")),
+        at_least(c, "weight_decay", 0),
+        (c.srn_hidden < 2,
+         f"srn_hidden must be at least 2 (its portrait draws two units), got {c.srn_hidden}"),
+        (c.lstm_hidden < 3,
+         f"lstm_hidden must be at least 3 (its portraits draw three units), got {c.lstm_hidden}"),
+    ]
+
+
+def _multiple_of_eval_every(c: Config, name: str) -> Check:
+    value = getattr(c, name)
+    return (c.eval_every > 0 and (value <= 0 or value % c.eval_every != 0),
+            f"{name} must be a positive multiple of eval_every ({c.eval_every}), got {value}")
+
+
+def _fraction(c: Config, name: str) -> Check:
+    value = getattr(c, name)
+    return not 0 < value < 1, f"{name} must be in (0, 1), got {value}"
 
 QUICK = {"srn_epochs": 300, "lstm_epochs": 300, "cmp_srn_epochs": 300, "eval_every": 100,
          "history_sequences": 5, "srn_restarts": 3, "lstm_restarts": 2, "eval_sequences": 40,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-A, B, C = 0, 1, 2
+A, B = 0, 1  # symbol ids, in the order of SYMBOLS
 SYMBOLS = "ABC"
 LANGUAGES = {"anb2n": (1, 2), "anb2nc3n": (1, 2, 3)}  # run length of each symbol, in units of n
 AFTER_A = (0.8, 0.2)  # the course's target P(A), P(B) after an A: the net cannot know n

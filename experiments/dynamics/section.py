@@ -25,14 +25,17 @@ def run_specs(config) -> list[RunSpec]:
     c = config
     return [
         RunSpec("srn_anb2n", "srn", c.srn_hidden, "anb2n", c.srn_optimizer, c.srn_lr,
-                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts),
+                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts,
+                lr_field="srn_lr"),
         RunSpec("srn_anb2n_claim", "srn", c.srn_hidden, "anb2n", c.claim_optimizer, c.claim_lr,
-                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts),
+                c.srn_epochs, c.threshold_anb2n, stream=0, restarts=c.srn_restarts,
+                lr_field="claim_lr"),
         RunSpec("lstm_anb2nc3n", "lstm", c.lstm_hidden, "anb2nc3n", c.lstm_optimizer, c.lstm_lr,
-                c.lstm_epochs, c.threshold_anb2nc3n, stream=1, restarts=c.lstm_restarts),
+                c.lstm_epochs, c.threshold_anb2nc3n, stream=1, restarts=c.lstm_restarts,
+                lr_field="lstm_lr"),
         RunSpec("srn_anb2nc3n", "srn", c.cmp_srn_hidden, "anb2nc3n", c.cmp_srn_optimizer,
                 c.cmp_srn_lr, c.cmp_srn_epochs, c.threshold_anb2nc3n, stream=2,
-                restarts=c.srn_restarts),
+                restarts=c.srn_restarts, lr_field="cmp_srn_lr"),
     ]
 
 
@@ -50,10 +53,14 @@ def run_section(config, ctx) -> dict:
     evaluation = {language: fresh(language, config.eval_sequences) for language in LANGUAGES}
     runs = {name: run_record(t, evaluation[t.spec.language], config.max_n)
             for name, t in trained.items()}
+    for name, t in trained.items():
+        ctx.log.info("dynamics: %s: %d of %d restarts learnt in %.1f s", t.spec.describe(),
+                     runs[name]["learnt"], t.spec.restarts, t.seconds)
     best = {name: Analysed(t.spec, t.models[runs[name]["best"]]) for name, t in trained.items()}
     srn_data, srn_figures = analyse_srn(best["srn_anb2n"], fresh, evaluation["anb2n"], config)
     lstm_data, lstm_figures = analyse_lstm(best["lstm_anb2nc3n"], fresh, config)
-    made = {**loss_figures(runs), **srn_figures, **lstm_figures}
+    made = {**loss_figures(runs, {name: t.spec for name, t in trained.items()}),
+            **srn_figures, **lstm_figures}
     saved = {name: ctx.save_figure(fig, name) for name, fig in made.items()}
     return {"device": "cpu", "requested_device": str(requested), "runs": runs, **srn_data,
             **lstm_data, "figures": saved}
@@ -154,14 +161,11 @@ def analyse_lstm(trained: Analysed, fresh, config) -> tuple[dict, dict]:
         "lstm_cell": figures.unit_portrait([t["cells"] for t in traces], portrait, "c", False)}
 
 
-def loss_figures(runs: dict) -> dict:
-    """The anb2n runs side by side (course vs claimed optimiser), then the anb2nc3n runs."""
+def loss_figures(runs: dict, specs: dict[str, RunSpec]) -> dict:
+    """The anb2n runs side by side (course vs claimed optimiser), then the anb2nc3n runs;
+    each panel titled with its run's description."""
     pairs = {"loss_anb2n": ("srn_anb2n", "srn_anb2n_claim"),
              "loss_anb2nc3n": ("lstm_anb2nc3n", "srn_anb2nc3n")}
-    return {name: figures.loss_curves([runs[k] for k in keys], [_title(runs[k]) for k in keys])
+    return {name: figures.loss_curves([runs[k] for k in keys],
+                                      [specs[k].describe() for k in keys])
             for name, keys in pairs.items()}
-
-
-def _title(run: dict) -> str:
-    return (f"{run['model'].upper()}({run['hidden']}) on {run['language']}, "
-            f"{run['optimizer']} {run['lr']:g}")

@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from experiments.common import TrainingDiverged
+
 from . import bptt, models, optim
 from .analysis import first_epoch_below, reported_loss
 from .languages import LANGUAGES, Sequences, generate
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the message names the run, epoch and settings."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,7 @@ class RunSpec:
     threshold: float   # reported loss that counts as learnt
     stream: int        # runs with the same stream share initial weights and sequences
     restarts: int      # independent initialisations, trained side by side
+    lr_field: str = "srn_lr"  # the config field that sets lr, named in the divergence hint
 
     def describe(self) -> str:
         return (f"{self.model.upper()}({self.hidden}) on {self.language}, "
@@ -156,9 +155,9 @@ def _check_finite(values: np.ndarray, first_epoch: int, spec: RunSpec, weight_de
     if len(bad):
         step, restart = bad[0]
         raise TrainingDiverged(
-            f"{spec.name}: loss {values[step, restart]} at epoch {first_epoch + step} in "
-            f"restart {restart} ({spec.describe()}, weight decay {weight_decay:g}); "
-            f"try a smaller learning rate")
+            "dynamics", f"{spec.name}: loss {values[step, restart]}", first_epoch + step,
+            detail=f" in restart {restart} ({spec.describe()}, weight decay {weight_decay:g})",
+            lr_field=spec.lr_field)
 
 
 def _record(history: dict, epoch: int, loss: float, nll: float) -> None:

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from experiments.common import Check, at_least, first_problem, one_of, positive
+
 from .checks import invariants
 
 __all__ = ["Config", "QUICK", "run", "invariants", "input_files",
@@ -54,33 +56,26 @@ class Config:
     precision: str = "fp32"
 
     def __post_init__(self):
-        problem = _first_problem(self)
+        problem = first_problem(_checks(self)) or _hardware_problem(self.precision)
         if problem:
             raise ValueError(f"kmnist config: {problem}")
 
 
-def _first_problem(c: Config) -> str | None:
-    """The first out-of-range value as a one-line reason, or None."""
+def _checks(c: Config) -> list[Check]:
+    """One (bad, reason) pair per field with a range."""
     unknown = [m for m in c.models if m not in MODELS]
-    checks = [
+    return [
         (not c.models, f"models is empty; choose from {', '.join(MODELS)}"),
         (bool(unknown), f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}"),
         (len(set(c.models)) != len(c.models), f"models {list(c.models)} has duplicates"),
-        (c.optimizer not in OPTIMIZERS,
-         f"unknown optimizer {c.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"),
-        (not c.lr > 0, f"lr must be > 0, got {c.lr}"),
+        one_of(c, "optimizer", OPTIMIZERS),
+        positive(c, "lr"),
         (not 0 <= c.momentum < 1, f"momentum must be in [0, 1), got {c.momentum}"),
-        (c.batch_size < 1, f"batch_size must be >= 1, got {c.batch_size}"),
-        (c.epochs < 1, f"epochs must be >= 1, got {c.epochs}"),
-        (c.hidden < 1, f"hidden must be >= 1, got {c.hidden}"),
-        (c.train_per_class < 0, f"train_per_class must be >= 0, got {c.train_per_class}"),
-        (c.test_per_class < 0, f"test_per_class must be >= 0, got {c.test_per_class}"),
-        (c.seed < 0, f"seed must be >= 0, got {c.seed}"),
+        *(at_least(c, name, 1) for name in ("batch_size", "epochs", "hidden")),
+        *(at_least(c, name, 0) for name in ("train_per_class", "test_per_class", "seed")),
         (not c.data_dir, "data_dir is empty; set KMNIST_ROOT or --set kmnist.data_dir=..."),
-        (c.precision not in PRECISIONS,
-         f"unknown precision {c.precision!r}; choose from {', '.join(PRECISIONS)}"),
+        one_of(c, "precision", PRECISIONS),
     ]
-    return next((reason for bad, reason in checks if bad), None) or _hardware_problem(c.precision)
 
 
 def _hardware_problem(precision: str) -> str | None:

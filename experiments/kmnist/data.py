@@ -10,13 +10,9 @@ import torch
 from torchvision.datasets import KMNIST
 from torchvision.datasets.utils import check_md5
 
+from report.errors import DataError
+
 from . import RAW_FILES
-
-
-class DatasetError(RuntimeError):
-    """The KMNIST files are absent (or not the official ones) and could not be downloaded."""
-
-    user_error = True  # the engine answers with exit code 2: the fix is the user's, not the code's
 
 
 @dataclass(frozen=True)
@@ -37,19 +33,20 @@ def raw_folder(root: str | Path) -> Path:
     return Path(root) / "KMNIST" / "raw"
 
 
-def missing_message(root: str | Path) -> str:
-    """One paragraph: which files, where they belong, how to fix."""
+def missing_error(root: str | Path) -> DataError:
+    """Which files are missing and where they belong; the hint says how to provide them."""
     folder = raw_folder(root)
     missing = [name for name in RAW_FILES if not (folder / name).is_file()]
     absent = f" Missing now: {', '.join(missing)}." if missing else (
         " All four are present, so at least one is not the official file (MD5 mismatch).")
-    return (f"KMNIST data not found and could not be downloaded. The section needs the four "
-            f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} "
-            f"Fix: copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
-            f"or point the section at a folder "
-            f"that holds KMNIST/raw/ with the environment variable KMNIST_ROOT or "
-            f"`--set kmnist.data_dir=...`, or allow network access so torchvision can download "
-            f"them. No other data is substituted.")
+    return DataError(
+        f"kmnist: KMNIST data not found and could not be downloaded. The section needs the four "
+        f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} No other data "
+        f"is substituted.",
+        "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
+        "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
+        "KMNIST_ROOT or `--set kmnist.data_dir=...`, or allow network access so torchvision can "
+        "download them")
 
 
 def verify_checksums(root: str | Path) -> None:
@@ -61,19 +58,20 @@ def verify_checksums(root: str | Path) -> None:
     for url, md5 in KMNIST.resources:
         file = folder / Path(url).name
         if file.is_file() and not check_md5(str(file), md5):
-            raise DatasetError(f"The KMNIST file {file} is not the official one (its MD5 is not {md5}): "
-                               f"it is truncated, damaged or a different file, and it will not be used. "
-                               f"Fix: replace it with the official file (or delete it so torchvision "
-                               f"downloads it again), then rebuild.")
+            raise DataError(f"kmnist: the KMNIST file {file} is not the official one (its MD5 is "
+                            f"not {md5}): it is truncated, damaged or a different file, and it "
+                            f"will not be used.",
+                            "replace it with the official file (or delete it so torchvision "
+                            "downloads it again), then rebuild.")
 
 
 def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The raw split via torchvision (downloading absent files); DatasetError when offline."""
+    """The raw split via torchvision (downloading absent files); DataError when offline."""
     verify_checksums(root)
     try:
         dataset = KMNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError) as error:
-        raise DatasetError(missing_message(root)) from error
+        raise missing_error(root) from error
     return dataset.data, dataset.targets  # (N, 28, 28) uint8, (N,) int64
 
 

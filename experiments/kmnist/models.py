@@ -71,21 +71,14 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def parameter_layers(model: nn.Module) -> list[dict]:
-    """Per layer with weights: its name, weight shape and bias size (for the formula)."""
-    return [{"layer": name, "weight": list(m.weight.shape),
-             "bias": 0 if m.bias is None else m.bias.numel()}
+    """Per layer with weights: its name, weight shape in reading order and bias size.
+
+    ``factors`` read in -> out (then the kernel), e.g. [784, 10] for a linear layer and
+    [1, 32, 5, 5] for a convolution; PyTorch stores (out, in, ...).
+    """
+    return [{"layer": name, "factors": [m.weight.shape[1], m.weight.shape[0], *m.weight.shape[2:]],
+             "addend": 0 if m.bias is None else m.bias.numel()}
             for name, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-
-
-def parameter_formula(layers: list[dict]) -> str:
-    """E.g. "(784 x 10 + 10)"; weight shapes as (in x out) for linear, (in x out x k x k) conv."""
-    return " + ".join(f"({' x '.join(map(str, _reading_order(l['weight'])))} + {l['bias']})"
-                      for l in layers)
-
-
-def _reading_order(shape: list[int]) -> list[int]:
-    """PyTorch stores (out, in, ...); the formula reads in -> out."""
-    return [shape[1], shape[0], *shape[2:]]
 
 
 def describe(model: nn.Module) -> list[str]:

@@ -5,20 +5,14 @@ import numpy as np
 import torch
 
 from experiments.common import pick_device, seed_everything
+from report.errors import ConfigError
 
 from . import CLASS_NAMES, HIRAGANA, figures
 from .data import load_split
 from .metrics import confusion_matrix, most_confused
-from .models import (NAMES, build_model, count_parameters, describe, parameter_formula,
-                     parameter_layers)
+from .models import NAMES, build_model, count_parameters, describe, parameter_layers
 from .precision import unsupported
 from .train import Settings, cpu_threads, fastest_threads, fit, prepare_model
-
-
-class PrecisionError(ValueError):
-    """The chosen precision does not run natively on the device the build picked."""
-
-    user_error = True  # the engine answers with exit code 2: the fix is a --set or --device
 
 
 def run_section(config, ctx) -> dict:
@@ -26,7 +20,9 @@ def run_section(config, ctx) -> dict:
     device = pick_device(ctx.device)
     problem = unsupported(config.precision, device.type)  # the config checked the auto device
     if problem:
-        raise PrecisionError(f"kmnist: {problem}")
+        raise ConfigError(f"kmnist: {problem}",
+                          f"build with --set kmnist.precision=fp32, or pick a device that runs "
+                          f"{config.precision} with --device")
     train = load_split(config.data_dir, train=True, per_class=config.train_per_class)
     test = load_split(config.data_dir, train=False, per_class=config.test_per_class)
     ctx.log.info("kmnist: %d training, %d test images on %s in %s", len(train), len(test), device,
@@ -76,9 +72,8 @@ def run_model(key: str, config, train, test, device, ctx) -> dict:
 
 
 def describe_model(model) -> dict:
-    layers = parameter_layers(model)
-    return {"params": count_parameters(model), "param_formula": parameter_formula(layers),
-            "param_layers": layers, "architecture": describe(model)}
+    return {"params": count_parameters(model), "param_layers": parameter_layers(model),
+            "architecture": describe(model)}
 
 
 def class_counts(labels: torch.Tensor) -> list[int]:

@@ -10,11 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from experiments.common import TrainingDiverged
+
 from .precision import autocast, grad_scaler
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the message names the model, epoch and settings."""
 
 
 @dataclass(frozen=True)
@@ -163,9 +161,9 @@ def evaluate(model, images, labels, batch_size: int = 1000, precision: str = "fp
 
 def check_finite(value: float, what: str, name: str, epoch: int, settings: Settings):
     if not math.isfinite(value):
-        raise TrainingDiverged(
-            f"{name}: {what} became {value} in epoch {epoch} with {settings}; "
-            f"try a smaller lr (--set kmnist.lr=...) or the other optimizer.")
+        raise TrainingDiverged("kmnist", f"{name}: {what} became {value}", epoch,
+                               detail=f" with {settings}",
+                               other_fix=", or try the other optimizer (kmnist.optimizer)")
 
 
 def fit(model, name: str, train, test, settings: Settings, generator: torch.Generator,

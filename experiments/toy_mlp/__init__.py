@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.common import Check, at_least, first_problem, positive
+
 TITLE = "A toy MLP task"
 
 
@@ -16,7 +18,7 @@ TITLE = "A toy MLP task"
 class Config:
     seed: int = 0  # first seed tried; a run that never reaches 100% retries with seed + 1
     hidden: int = 5  # the 2-5-1 network of the course task
-    init_std: float = 0.15  # every weight and bias ~ N(0, 0.15), as the task prescribes
+    init_std: float = 0.15  # every weight and bias ~ N(0, 0.15), the course task's value
     lr: float = 0.01  # full-batch Adam
     weight_decay: float = 1e-5
     patience: int = 2000  # stop once accuracy has stayed at 100% this many epochs
@@ -34,14 +36,27 @@ class Config:
     plot_resolution: int = 301  # grid points per axis
 
     def __post_init__(self):
-        if self.hidden < 1 or self.patience < 1 or self.max_epochs < 1 or self.max_attempts < 1:
-            raise ValueError("hidden, patience, max_epochs and max_attempts must be at least 1")
-        if self.lr <= 0 or self.init_std <= 0 or self.weight_decay < 0:
-            raise ValueError("lr and init_std must be > 0 and weight_decay >= 0")
-        if len(self.step_b1) * 2 != len(self.step_w1) or len(self.step_w2) != len(self.step_b1):
-            raise ValueError("step_w1 needs 2 weights per hidden unit and step_w2 one per unit")
-        if self.scale <= 0 or self.plot_min >= self.plot_max or self.plot_resolution < 2:
-            raise ValueError("scale must be > 0 and plot_min < plot_max")
+        problem = first_problem(_checks(self))
+        if problem:
+            raise ValueError(f"toy_mlp config: {problem}")
+
+
+def _checks(c: Config) -> list[Check]:
+    """One (bad, reason) pair per field with a range."""
+    units = len(c.step_b1)
+    return [
+        at_least(c, "seed", 0),
+        *(at_least(c, name, 1) for name in ("hidden", "patience", "max_epochs", "max_attempts")),
+        *(positive(c, name) for name in ("lr", "init_std", "scale")),
+        at_least(c, "weight_decay", 0),
+        (len(c.step_w1) != 2 * units, f"step_w1 must hold {2 * units} weights, an (x, y) pair "
+                                      f"per bias in step_b1, got {len(c.step_w1)}"),
+        (len(c.step_w2) != units, f"step_w2 must hold {units} weights, one per bias in step_b1, "
+                                  f"got {len(c.step_w2)}"),
+        (c.plot_min >= c.plot_max,
+         f"plot_min must be < plot_max, got {c.plot_min} and {c.plot_max}"),
+        at_least(c, "plot_resolution", 2),
+    ]
 
 
 QUICK = {"patience": 200}  # the same task, a shorter confirmation of 100% accuracy

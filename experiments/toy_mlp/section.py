@@ -1,13 +1,11 @@
 """Part 2 computed: train the 2-5-1 sigmoid net, evaluate the step net and its x10 sigmoid twin."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
-from experiments.common import seed_everything
+from experiments.common import TrainingDiverged, seed_everything
 from experiments.toy_mlp import Config, points, sigmoid_forward, step_forward
 from experiments.toy_mlp import plots
 
@@ -40,13 +38,13 @@ def train_attempt(config: Config, seed: int, xy, target, ctx) -> dict:
     for epoch in range(1, config.max_epochs + 1):
         optimizer.zero_grad()
         _, output = model(xy)
+        if not torch.isfinite(output).all():  # BCELoss would fail on it, and clamps the loss
+            raise TrainingDiverged("toy_mlp", "the output became nan", epoch,
+                                   detail=f" (seed {seed}, lr {config.lr})")
         loss = loss_fn(output, target)
         loss.backward()
         optimizer.step()
         accuracy = ((output.detach() >= 0.5).double() == target).double().mean().item()
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"toy_mlp: loss is {loss.item()} at epoch {epoch} "
-                                     f"(seed {seed}, lr {config.lr})")
         epoch_90 = epoch_90 or (epoch if accuracy >= 0.9 else None)
         epoch_100 = epoch_100 or (epoch if accuracy == 1.0 else None)
         streak = streak + 1 if accuracy == 1.0 else 0
@@ -94,12 +92,13 @@ def train_until_solved(config: Config, xy_np, target_np, ctx) -> dict:
 
 
 def dividing_line(w_x: float, w_y: float, bias: float) -> dict:
-    """The line w_x x + w_y y + b = 0 as y = slope x + intercept, and the side where the unit fires."""
+    """The line w_x x + w_y y + b = 0 as y = slope x + intercept, and the side where the unit fires.
+
+    ``offset`` is the intercept's size, printed after its sign: y ≤ x − 1.5.
+    """
     slope, intercept = -w_x / w_y, -bias / w_y
-    side = "≥" if w_y > 0 else "≤"
-    term = "x" if slope == 1 else f"{slope:g} x"
     return {"w_x": w_x, "w_y": w_y, "bias": bias, "slope": slope, "intercept": intercept,
-            "fires": f"y {side} {term} {'+' if intercept >= 0 else '−'} {abs(intercept):g}"}
+            "offset": abs(intercept), "side": "above" if w_y > 0 else "below"}
 
 
 def step_network(config: Config, xy, target) -> dict:
