@@ -88,13 +88,22 @@ def verify_html(html: str, ledger: list[dict], results: dict) -> list[str]:
     for span_id, path, text in parser.spans:
         entry = by_id.get(span_id)
         expected = _expected_text(entry, results) if entry else None
-        if expected is None or " ".join(text.split()) != expected:
+        if expected is None or _unsmart(" ".join(text.split())) != _unsmart(expected):
             origin = f" ({entry['template']}:{entry['line']})" if entry else ""
             problems.append(f"report.html #{span_id}{origin}: prints {text!r} from {path}, "
                             f"the store gives {expected!r}")
     for token in NUMBER.findall(" ".join(parser.loose)):
         problems.append(f"report.html: number {token!r} is not traced to a result")
     return problems
+
+
+SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...",
+                       "\u2013": "--", "\u2014": "---"})
+
+
+def _unsmart(text: str) -> str:
+    """Undo pandoc's typography (curly quotes, dashes, ellipses), which prose values go through."""
+    return text.translate(SMART)
 
 
 def _expected_text(entry: dict, results: dict) -> str | None:

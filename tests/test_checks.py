@@ -197,3 +197,12 @@ def test_an_aggregate_over_a_key_with_parentheses_is_recomputed():
     entry = {"id": "n1", "path": "mean(s@*.acc(top1))", "value": None, "text": text, "kind": "num",
              "digits": None, "template": "s.qmd.j2", "line": 1}
     assert checks.verify_html(html(span("n1", entry["path"], text)), [entry], results) == []
+
+
+def test_prose_that_pandoc_typeset_with_curly_quotes_dashes_and_ellipses_still_matches_but_other_words_do_not():
+    ledger = [{"id": "n1", "path": "s.why", "value": "it's --force ...", "text": "it's --force ...", "kind": "text",
+               "digits": None, "template": "s.qmd.j2", "line": 1}]
+    results = {"s": {"why": "it's --force ..."}}
+    typeset = html(span("n1", "s.why", "it\u2019s \u2013force \u2026"))
+    assert checks.verify_html(typeset, ledger, results) == []
+    assert len(checks.verify_html(html(span("n1", "s.why", "its \u2013force \u2026")), ledger, results)) == 1
