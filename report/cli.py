@@ -6,10 +6,13 @@ mismatch; 2 bad input (unknown section or flag, malformed --set, missing data, .
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from tabulate import tabulate
@@ -96,6 +99,27 @@ def main(project: Project, argv: list[str] | None = None) -> int:
     """Run the command line for ``project`` (``build.py`` describes it); return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    with terminate_as_interrupt():
+        return _run(project, argv)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM (a scheduler or `kill` ending the build) unwinds like Ctrl-C: temporary folders are
+    removed and the same message is printed. Only the main thread may set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(project: Project, argv: list[str] | None) -> int:
     try:
         args = parser(project).parse_args(argv)
         options = options_from(args)

@@ -110,3 +110,13 @@ def test_check_reports_a_garbage_pdf_as_a_finding(quick_toy):
     pdf.write_bytes(b"not a pdf at all")
     (problem,) = verify_pdf(pdf, json.loads((quick_toy / "ledger.json").read_text()))
     assert problem.startswith("report.pdf cannot be read as a PDF")
+
+
+def test_sigterm_during_a_build_unwinds_like_ctrl_c(tmp_path, capsys, monkeypatch):
+    import signal
+
+    monkeypatch.setattr("report.cli.build", lambda project, options: os.kill(os.getpid(), signal.SIGTERM))
+    handler = signal.getsignal(signal.SIGTERM)
+    code, err = run([], tmp_path, capsys)
+    assert code == 130 and err == "interrupted: the stored results and the last report are unchanged\n"
+    assert signal.getsignal(signal.SIGTERM) is handler  # restored for whoever called main
