@@ -55,11 +55,13 @@ class FlatParams:
 
 
 def block_diagonal(blocks: np.ndarray) -> np.ndarray:
-    """(R, m, n) blocks -> (R*m, R*n) matrix with block r on the diagonal, zeros elsewhere."""
-    R, m, n = blocks.shape
-    matrix = np.zeros((R, m, R, n))
-    matrix[np.arange(R), :, np.arange(R), :] = blocks
-    return matrix.reshape(R * m, R * n)
+    """(..., R, m, n) blocks -> (..., R*m, R*n) matrices with block r on the diagonal, zeros
+    elsewhere."""
+    *lead, R, m, n = blocks.shape
+    matrix = np.zeros((*lead, R, m, R, n))
+    diagonal = np.arange(R)
+    matrix[..., diagonal, :, diagonal, :] = np.moveaxis(blocks, -3, 0)   # indexed axes go first
+    return matrix.reshape(*lead, R * m, R * n)
 
 
 def per_restart(rows: np.ndarray, matrices: np.ndarray) -> np.ndarray:
@@ -116,19 +118,16 @@ def _gate_major(rows: np.ndarray) -> np.ndarray:
 def reverse_linear_recurrence(jacobians: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """Solve x_t = inputs_t + jacobians_t x_{t+1} for t = T-1 .. 0, with x_T = 0.
 
-    A Hillis-Steele scan: log2(T) rounds of batched products replace T Python steps.
-    jacobians (T, ..., D, D), inputs (T, ..., D) -> x (T, ..., D); the axes between T and D
-    (the restarts) are independent problems.
+    jacobians (T, D, D), inputs (T, D) -> x (T, D). With restarts laid end to end and each
+    step's matrix block-diagonal, a step costs one small matrix-vector product whatever the
+    number of restarts. (A log-depth scan over per-restart matrices has fewer Python steps,
+    but a tiny matrix product per restart and step in each round: its cost grows with R.)
     """
-    maps = jacobians[::-1].copy()                             # y_s = in_s + maps_s y_{s-1}
-    y = inputs[::-1].copy()                                   # (T, ..., D)
-    span = 1
-    while span < len(y):
-        y[span:] += (maps[span:] @ y[:-span, ..., None])[..., 0]
-        if 2 * span < len(y):
-            maps[span:] = maps[span:] @ maps[:-span]
-        span *= 2
-    return y[::-1]
+    x = np.empty_like(inputs)
+    carry, dot, add = np.zeros(inputs.shape[1]), np.dot, np.add
+    for jacobian, term, out in zip(jacobians[::-1], inputs[::-1], x[::-1]):
+        carry = add(term, dot(jacobian, carry), out=out)
+    return x
 
 
 def softmax_rows(hidden, V, c) -> np.ndarray:
@@ -170,10 +169,12 @@ class SRNKernel:
 
     @staticmethod
     def _backward(U, hidden, d_out) -> np.ndarray:
-        """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2, as one scan."""
-        slope = 1.0 - hidden ** 2                             # (T, R, H) tanh'
-        jacobians = slope[..., None] * U.transpose(0, 2, 1)   # (T, R, H, H) d_t / d_{t+1}
-        return reverse_linear_recurrence(jacobians, slope * d_out)
+        """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2."""
+        T, R, H = hidden.shape
+        slope = (1.0 - hidden ** 2).reshape(T, R * H)         # tanh', restarts end to end
+        jacobians = slope[:, :, None] * block_diagonal(U.transpose(0, 2, 1))  # d_t / d_{t+1}
+        d_pre = reverse_linear_recurrence(jacobians, slope * d_out.reshape(T, R * H))
+        return d_pre.reshape(T, R, H)
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
@@ -246,9 +247,9 @@ class LSTMKernel:
         via_h = o * (1.0 - tanh_c ** 2)                                   # dh_t / dc_t
         local = np.stack([g * i * (1 - i), cells[:-1] * f * (1 - f),
                           i * (1 - g ** 2), tanh_c * o * (1 - o)], 2)    # (T, R, 4, H)
-        jacobians = self._adjoint_jacobians(U, local, via_h, f)          # (T, R, 2H, 2H)
-        adjoint = reverse_linear_recurrence(jacobians,
-                                            np.concatenate([d_out, via_h * d_out], 2))
+        jacobians = block_diagonal(self._adjoint_jacobians(U, local, via_h, f))  # (T, 2RH, 2RH)
+        adjoint = reverse_linear_recurrence(
+            jacobians, np.concatenate([d_out, via_h * d_out], 2).reshape(T, -1)).reshape(T, R, -1)
         d_h, d_c = adjoint[..., :H], adjoint[..., H:]                     # (T, R, H) each
         return np.concatenate([local[:, :, :3] * d_c[:, :, None],
                                local[:, :, 3:] * d_h[:, :, None]], 2).reshape(T, R, 4 * H)
