@@ -54,14 +54,22 @@ class FlatParams:
         return views
 
 
+def diagonal_blocks(matrices: np.ndarray, R: int) -> np.ndarray:
+    """Writable view (..., R, m, n) of the R diagonal blocks of (..., R*m, R*n) matrices."""
+    *lead, rows, columns = matrices.shape
+    row_stride, column_stride = matrices.strides[-2:]
+    m, n = rows // R, columns // R
+    return np.lib.stride_tricks.as_strided(
+        matrices, (*lead, R, m, n),
+        (*matrices.strides[:-2], m * row_stride + n * column_stride, row_stride, column_stride))
+
+
 def block_diagonal(blocks: np.ndarray) -> np.ndarray:
-    """(..., R, m, n) blocks -> (..., R*m, R*n) matrices with block r on the diagonal, zeros
-    elsewhere."""
-    *lead, R, m, n = blocks.shape
-    matrix = np.zeros((*lead, R, m, R, n))
-    diagonal = np.arange(R)
-    matrix[..., diagonal, :, diagonal, :] = np.moveaxis(blocks, -3, 0)   # indexed axes go first
-    return matrix.reshape(*lead, R * m, R * n)
+    """(R, m, n) blocks -> (R*m, R*n) matrix with block r on the diagonal, zeros elsewhere."""
+    R, m, n = blocks.shape
+    matrix = np.zeros((R * m, R * n))
+    diagonal_blocks(matrix, R)[...] = blocks
+    return matrix
 
 
 def per_restart(rows: np.ndarray, matrices: np.ndarray) -> np.ndarray:
@@ -115,19 +123,30 @@ def _gate_major(rows: np.ndarray) -> np.ndarray:
     return np.swapaxes(rows, -3, -2).reshape(*rows.shape[:-3], -1)
 
 
-def reverse_linear_recurrence(jacobians: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    """Solve x_t = inputs_t + jacobians_t x_{t+1} for t = T-1 .. 0, with x_T = 0.
+def affine_steps(T: int, D: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Room for T affine maps x -> J_t x + b_t as matrices [[J_t, b_t], [0, 1]] (T, D+1, D+1),
+    and the views J (T, D, D) and b (T, D) for the caller to fill."""
+    steps = np.zeros((T, D + 1, D + 1))
+    steps[:, D, D] = 1.0
+    return steps, steps[:, :D, :D], steps[:, :D, D]
 
-    jacobians (T, D, D), inputs (T, D) -> x (T, D). With restarts laid end to end and each
-    step's matrix block-diagonal, a step costs one small matrix-vector product whatever the
-    number of restarts. (A log-depth scan over per-restart matrices has fewer Python steps,
-    but a tiny matrix product per restart and step in each round: its cost grows with R.)
+
+def reverse_linear_recurrence(steps: np.ndarray) -> np.ndarray:
+    """Solve x_t = b_t + J_t x_{t+1} for t = T-1 .. 0, with x_T = 0: ``steps`` from
+    ``affine_steps`` (T, D+1, D+1) -> x (T, D).
+
+    Each step is a single ``np.dot`` on (x_{t+1}, 1), since at these sizes a step costs about
+    its number of NumPy calls. With restarts laid end to end and each J_t block-diagonal, the
+    cost hardly depends on R. (A log-depth scan over per-restart matrices has fewer Python
+    steps, but a tiny matrix product per restart and step in each round: it grows with R.)
     """
-    x = np.empty_like(inputs)
-    carry, dot, add = np.zeros(inputs.shape[1]), np.dot, np.add
-    for jacobian, term, out in zip(jacobians[::-1], inputs[::-1], x[::-1]):
-        carry = add(term, dot(jacobian, carry), out=out)
-    return x
+    T, D = len(steps), steps.shape[1] - 1
+    x = np.zeros((T + 1, D + 1))
+    x[T, D] = 1.0                                             # (x_T, 1)
+    carry, dot = x[T], np.dot
+    for step, out in zip(steps[::-1], x[-2::-1]):
+        carry = dot(step, carry, out=out)
+    return x[:T, :D]
 
 
 def softmax_rows(hidden, V, c) -> np.ndarray:
@@ -172,9 +191,11 @@ class SRNKernel:
         """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2."""
         T, R, H = hidden.shape
         slope = (1.0 - hidden ** 2).reshape(T, R * H)         # tanh', restarts end to end
-        jacobians = slope[:, :, None] * block_diagonal(U.transpose(0, 2, 1))  # d_t / d_{t+1}
-        d_pre = reverse_linear_recurrence(jacobians, slope * d_out.reshape(T, R * H))
-        return d_pre.reshape(T, R, H)
+        steps, jacobians, inputs = affine_steps(T, R * H)
+        np.multiply(slope.reshape(T, R, H, 1), U.transpose(0, 2, 1),   # d_t / d_{t+1}
+                    out=diagonal_blocks(jacobians, R))
+        np.multiply(slope, d_out.reshape(T, R * H), out=inputs)
+        return reverse_linear_recurrence(steps).reshape(T, R, H)
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
@@ -247,9 +268,10 @@ class LSTMKernel:
         via_h = o * (1.0 - tanh_c ** 2)                                   # dh_t / dc_t
         local = np.stack([g * i * (1 - i), cells[:-1] * f * (1 - f),
                           i * (1 - g ** 2), tanh_c * o * (1 - o)], 2)    # (T, R, 4, H)
-        jacobians = block_diagonal(self._adjoint_jacobians(U, local, via_h, f))  # (T, 2RH, 2RH)
-        adjoint = reverse_linear_recurrence(
-            jacobians, np.concatenate([d_out, via_h * d_out], 2).reshape(T, -1)).reshape(T, R, -1)
+        steps, jacobians, inputs = affine_steps(T, 2 * R * H)
+        diagonal_blocks(jacobians, R)[...] = self._adjoint_jacobians(U, local, via_h, f)
+        inputs.reshape(T, R, 2, H)[...] = np.stack([d_out, via_h * d_out], 2)
+        adjoint = reverse_linear_recurrence(steps).reshape(T, R, 2 * H)
         d_h, d_c = adjoint[..., :H], adjoint[..., H:]                     # (T, R, H) each
         return np.concatenate([local[:, :, :3] * d_c[:, :, None],
                                local[:, :, 3:] * d_h[:, :, None]], 2).reshape(T, R, 4 * H)
