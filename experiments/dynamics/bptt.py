@@ -259,7 +259,7 @@ class LSTMKernel:
         """dLoss/d(pre-activations of i, f, g, o) for every step and restart.
 
         The adjoint s_t = (dLoss/dh_t, dLoss/dc_t) obeys a linear recurrence backwards in
-        time, s_t = b_t + M_t s_{t+1}, solved as one scan instead of a Python loop.
+        time, s_t = b_t + M_t s_{t+1}, solved for all restarts at once.
         """
         H = self.hidden
         T, R, _ = gates.shape
@@ -269,7 +269,7 @@ class LSTMKernel:
         local = np.stack([g * i * (1 - i), cells[:-1] * f * (1 - f),
                           i * (1 - g ** 2), tanh_c * o * (1 - o)], 2)    # (T, R, 4, H)
         steps, jacobians, inputs = affine_steps(T, 2 * R * H)
-        diagonal_blocks(jacobians, R)[...] = self._adjoint_jacobians(U, local, via_h, f)
+        self._adjoint_jacobians(U, local, via_h, f, out=diagonal_blocks(jacobians, R))
         inputs.reshape(T, R, 2, H)[...] = np.stack([d_out, via_h * d_out], 2)
         adjoint = reverse_linear_recurrence(steps).reshape(T, R, 2 * H)
         d_h, d_c = adjoint[..., :H], adjoint[..., H:]                     # (T, R, H) each
@@ -277,21 +277,24 @@ class LSTMKernel:
                                local[:, :, 3:] * d_h[:, :, None]], 2).reshape(T, R, 4 * H)
 
     @staticmethod
-    def _adjoint_jacobians(U, local, via_h, f) -> np.ndarray:
-        """M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}: (T, R, 2H, 2H), zero at the last step.
+    def _adjoint_jacobians(U, local, via_h, f, out) -> None:
+        """Write M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}, into ``out`` (T, R, 2H, 2H),
+        which holds zeros: M is zero at the last step.
 
         ``local[t, r, k]`` is d(pre-activation of gate k) per unit of dc_t (i, f, g) or dh_t (o).
+        Written term by term into ``out``: no temporaries of M's size, no reduction over the
+        short gate axis (both cost more than the arithmetic at these sizes).
         """
-        T, R, _, H = local.shape
-        UT4 = U.transpose(0, 2, 1).reshape(R, H, 4, H)                   # (R, H, 4 gates, H)
-        via_c = (UT4[None, :, :, :3] * local[:, :, None, :3]).sum(3)  # dh_{t-1} from dc_t
-        via_o = UT4[None, :, :, 3] * local[:, :, None, 3]             # dh_{t-1} from dh_t
-        step = np.concatenate([via_o, via_c], 3)                 # (T, R, H, 2H) dh_{t-1} from s_t
-        nxt = np.zeros((T, R, 2 * H, 2 * H))
-        nxt[:-1, :, :H] = step[1:]
-        nxt[:-1, :, H:] = via_h[:-1, :, :, None] * step[1:]
-        nxt[:-1, :, H:, H:] += f[1:, :, :, None] * np.eye(H)             # dc_t += f_{t+1} dc_{t+1}
-        return nxt
+        H = local.shape[-1]
+        UT = U.transpose(0, 2, 1).reshape(len(U), H, 4, H)    # (R, H, 4 gates, H)
+        later = local[1:, :, None]                            # (T - 1, R, 1, 4, H): step t + 1
+        dh, dc = out[:-1, :, :H], out[:-1, :, H:]             # rows for dh_t and for dc_t
+        np.multiply(UT[:, :, 3], later[..., 3, :], out=dh[..., :H])   # via o_{t+1}: dh_{t+1}
+        np.multiply(UT[:, :, 0], later[..., 0, :], out=dh[..., H:])   # via i, f, g: dc_{t+1}
+        for gate in (1, 2):
+            dh[..., H:] += UT[:, :, gate] * later[..., gate, :]
+        np.multiply(via_h[:-1, :, :, None], dh, out=dc)       # dc_t gets dh_t's share too...
+        diagonal_blocks(dc[..., H:], H)[..., 0, 0] += f[1:]   # ...and f_{t+1} dc_{t+1}
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
