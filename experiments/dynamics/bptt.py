@@ -294,7 +294,8 @@ class LSTMKernel:
         for gate in (1, 2):
             dh[..., H:] += UT[:, :, gate] * later[..., gate, :]
         np.multiply(via_h[:-1, :, :, None], dh, out=dc)       # dc_t gets dh_t's share too...
-        diagonal_blocks(dc[..., H:], H)[..., 0, 0] += f[1:]   # ...and f_{t+1} dc_{t+1}
+        diagonal = diagonal_blocks(dc[..., H:], H)[..., 0, 0]  # (1 x 1 blocks: the diagonal)
+        diagonal += f[1:]                                     # ...and f_{t+1} dc_{t+1}
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
