@@ -193,7 +193,9 @@ def test_reverse_linear_recurrence_matches_the_step_by_step_loop():
     expected, carry = np.zeros_like(inputs), np.zeros(3)
     for t in reversed(range(13)):
         carry = expected[t] = inputs[t] + jacobians[t] @ carry
-    assert np.allclose(bptt.reverse_linear_recurrence(jacobians, inputs), expected)
+    steps, steps_jacobians, steps_inputs = bptt.affine_steps(13, 3)
+    steps_jacobians[...], steps_inputs[...] = jacobians, inputs
+    assert np.allclose(bptt.reverse_linear_recurrence(steps), expected)
 
 
 @pytest.mark.parametrize("name, torch_class, lr", [("sgd", torch.optim.SGD, 0.1),

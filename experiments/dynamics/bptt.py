@@ -54,12 +54,22 @@ class FlatParams:
         return views
 
 
+def diagonal_blocks(matrices: np.ndarray, R: int) -> np.ndarray:
+    """Writable view (..., R, m, n) of the R diagonal blocks of (..., R*m, R*n) matrices."""
+    *lead, rows, columns = matrices.shape
+    row_stride, column_stride = matrices.strides[-2:]
+    m, n = rows // R, columns // R
+    return np.lib.stride_tricks.as_strided(
+        matrices, (*lead, R, m, n),
+        (*matrices.strides[:-2], m * row_stride + n * column_stride, row_stride, column_stride))
+
+
 def block_diagonal(blocks: np.ndarray) -> np.ndarray:
     """(R, m, n) blocks -> (R*m, R*n) matrix with block r on the diagonal, zeros elsewhere."""
     R, m, n = blocks.shape
-    matrix = np.zeros((R, m, R, n))
-    matrix[np.arange(R), :, np.arange(R), :] = blocks
-    return matrix.reshape(R * m, R * n)
+    matrix = np.zeros((R * m, R * n))
+    diagonal_blocks(matrix, R)[...] = blocks
+    return matrix
 
 
 def per_restart(rows: np.ndarray, matrices: np.ndarray) -> np.ndarray:
@@ -113,22 +123,30 @@ def _gate_major(rows: np.ndarray) -> np.ndarray:
     return np.swapaxes(rows, -3, -2).reshape(*rows.shape[:-3], -1)
 
 
-def reverse_linear_recurrence(jacobians: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-    """Solve x_t = inputs_t + jacobians_t x_{t+1} for t = T-1 .. 0, with x_T = 0.
+def affine_steps(T: int, D: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Room for T affine maps x -> J_t x + b_t as matrices [[J_t, b_t], [0, 1]] (T, D+1, D+1),
+    and the views J (T, D, D) and b (T, D) for the caller to fill."""
+    steps = np.zeros((T, D + 1, D + 1))
+    steps[:, D, D] = 1.0
+    return steps, steps[:, :D, :D], steps[:, :D, D]
 
-    A Hillis-Steele scan: log2(T) rounds of batched products replace T Python steps.
-    jacobians (T, ..., D, D), inputs (T, ..., D) -> x (T, ..., D); the axes between T and D
-    (the restarts) are independent problems.
+
+def reverse_linear_recurrence(steps: np.ndarray) -> np.ndarray:
+    """Solve x_t = b_t + J_t x_{t+1} for t = T-1 .. 0, with x_T = 0: ``steps`` from
+    ``affine_steps`` (T, D+1, D+1) -> x (T, D).
+
+    Each step is a single ``np.dot`` on (x_{t+1}, 1), since at these sizes a step costs about
+    its number of NumPy calls. With restarts laid end to end and each J_t block-diagonal, the
+    cost hardly depends on R. (A log-depth scan over per-restart matrices has fewer Python
+    steps, but a tiny matrix product per restart and step in each round: it grows with R.)
     """
-    maps = jacobians[::-1].copy()                             # y_s = in_s + maps_s y_{s-1}
-    y = inputs[::-1].copy()                                   # (T, ..., D)
-    span = 1
-    while span < len(y):
-        y[span:] += (maps[span:] @ y[:-span, ..., None])[..., 0]
-        if 2 * span < len(y):
-            maps[span:] = maps[span:] @ maps[:-span]
-        span *= 2
-    return y[::-1]
+    T, D = len(steps), steps.shape[1] - 1
+    x = np.zeros((T + 1, D + 1))
+    x[T, D] = 1.0                                             # (x_T, 1)
+    carry, dot = x[T], np.dot
+    for step, out in zip(steps[::-1], x[-2::-1]):
+        carry = dot(step, carry, out=out)
+    return x[:T, :D]
 
 
 def softmax_rows(hidden, V, c) -> np.ndarray:
@@ -170,10 +188,14 @@ class SRNKernel:
 
     @staticmethod
     def _backward(U, hidden, d_out) -> np.ndarray:
-        """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2, as one scan."""
-        slope = 1.0 - hidden ** 2                             # (T, R, H) tanh'
-        jacobians = slope[..., None] * U.transpose(0, 2, 1)   # (T, R, H, H) d_t / d_{t+1}
-        return reverse_linear_recurrence(jacobians, slope * d_out)
+        """dLoss/d(pre-activation) d_t = s_t (g_t + U^T d_{t+1}), s_t = 1 - h_t^2."""
+        T, R, H = hidden.shape
+        slope = (1.0 - hidden ** 2).reshape(T, R * H)         # tanh', restarts end to end
+        steps, jacobians, inputs = affine_steps(T, R * H)
+        np.multiply(slope.reshape(T, R, H, 1), U.transpose(0, 2, 1),   # d_t / d_{t+1}
+                    out=diagonal_blocks(jacobians, R))
+        np.multiply(slope, d_out.reshape(T, R * H), out=inputs)
+        return reverse_linear_recurrence(steps).reshape(T, R, H)
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
@@ -237,7 +259,7 @@ class LSTMKernel:
         """dLoss/d(pre-activations of i, f, g, o) for every step and restart.
 
         The adjoint s_t = (dLoss/dh_t, dLoss/dc_t) obeys a linear recurrence backwards in
-        time, s_t = b_t + M_t s_{t+1}, solved as one scan instead of a Python loop.
+        time, s_t = b_t + M_t s_{t+1}, solved for all restarts at once.
         """
         H = self.hidden
         T, R, _ = gates.shape
@@ -246,29 +268,34 @@ class LSTMKernel:
         via_h = o * (1.0 - tanh_c ** 2)                                   # dh_t / dc_t
         local = np.stack([g * i * (1 - i), cells[:-1] * f * (1 - f),
                           i * (1 - g ** 2), tanh_c * o * (1 - o)], 2)    # (T, R, 4, H)
-        jacobians = self._adjoint_jacobians(U, local, via_h, f)          # (T, R, 2H, 2H)
-        adjoint = reverse_linear_recurrence(jacobians,
-                                            np.concatenate([d_out, via_h * d_out], 2))
+        steps, jacobians, inputs = affine_steps(T, 2 * R * H)
+        self._adjoint_jacobians(U, local, via_h, f, out=diagonal_blocks(jacobians, R))
+        inputs.reshape(T, R, 2, H)[...] = np.stack([d_out, via_h * d_out], 2)
+        adjoint = reverse_linear_recurrence(steps).reshape(T, R, 2 * H)
         d_h, d_c = adjoint[..., :H], adjoint[..., H:]                     # (T, R, H) each
         return np.concatenate([local[:, :, :3] * d_c[:, :, None],
                                local[:, :, 3:] * d_h[:, :, None]], 2).reshape(T, R, 4 * H)
 
     @staticmethod
-    def _adjoint_jacobians(U, local, via_h, f) -> np.ndarray:
-        """M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}: (T, R, 2H, 2H), zero at the last step.
+    def _adjoint_jacobians(U, local, via_h, f, out) -> None:
+        """Write M_t, how s_t = (dh_t, dc_t) depends on s_{t+1}, into ``out`` (T, R, 2H, 2H),
+        which holds zeros: M is zero at the last step.
 
         ``local[t, r, k]`` is d(pre-activation of gate k) per unit of dc_t (i, f, g) or dh_t (o).
+        Written term by term into ``out``: no temporaries of M's size, no reduction over the
+        short gate axis (both cost more than the arithmetic at these sizes).
         """
-        T, R, _, H = local.shape
-        UT4 = U.transpose(0, 2, 1).reshape(R, H, 4, H)                   # (R, H, 4 gates, H)
-        via_c = (UT4[None, :, :, :3] * local[:, :, None, :3]).sum(3)  # dh_{t-1} from dc_t
-        via_o = UT4[None, :, :, 3] * local[:, :, None, 3]             # dh_{t-1} from dh_t
-        step = np.concatenate([via_o, via_c], 3)                 # (T, R, H, 2H) dh_{t-1} from s_t
-        nxt = np.zeros((T, R, 2 * H, 2 * H))
-        nxt[:-1, :, :H] = step[1:]
-        nxt[:-1, :, H:] = via_h[:-1, :, :, None] * step[1:]
-        nxt[:-1, :, H:, H:] += f[1:, :, :, None] * np.eye(H)             # dc_t += f_{t+1} dc_{t+1}
-        return nxt
+        H = local.shape[-1]
+        UT = U.transpose(0, 2, 1).reshape(len(U), H, 4, H)    # (R, H, 4 gates, H)
+        later = local[1:, :, None]                            # (T - 1, R, 1, 4, H): step t + 1
+        dh, dc = out[:-1, :, :H], out[:-1, :, H:]             # rows for dh_t and for dc_t
+        np.multiply(UT[:, :, 3], later[..., 3, :], out=dh[..., :H])   # via o_{t+1}: dh_{t+1}
+        np.multiply(UT[:, :, 0], later[..., 0, :], out=dh[..., H:])   # via i, f, g: dc_{t+1}
+        for gate in (1, 2):
+            dh[..., H:] += UT[:, :, gate] * later[..., gate, :]
+        np.multiply(via_h[:-1, :, :, None], dh, out=dc)       # dc_t gets dh_t's share too...
+        diagonal = diagonal_blocks(dc[..., H:], H)[..., 0, 0]  # (1 x 1 blocks: the diagonal)
+        diagonal += f[1:]                                     # ...and f_{t+1} dc_{t+1}
 
     def predict(self, p, inputs) -> tuple[np.ndarray, np.ndarray]:
         """Hidden states (T + 1, R, H) and predicted distributions (T, R, K) for one sequence."""
