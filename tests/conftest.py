@@ -1,6 +1,7 @@
 """Shared fixtures: a throwaway copy of the project, and helpers to run its build."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -32,7 +33,20 @@ def _load_build_script():
     return module
 
 
-PROJECT = _load_build_script().PROJECT  # the report this repository builds, as build.py describes it
+@functools.cache
+def _project() -> Project:
+    return _load_build_script().PROJECT
+
+
+def __getattr__(name: str):
+    """``PROJECT``: the report this repository builds, as build.py describes it, made on first use.
+
+    Not made at import: mutmut checks its setup with a run in which every engine call raises,
+    and a conftest that cannot be imported stops pytest before any test can fail.
+    """
+    if name == "PROJECT":
+        return _project()
+    raise AttributeError(name)
 
 
 def copy_project(target: Path) -> Path:
