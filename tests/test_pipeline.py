@@ -3,13 +3,17 @@ import copy
 import dataclasses
 import importlib
 import json
+import threading
+import time
 
 import pytest
 
 import experiments.toy_mlp
 from conftest import PROJECT
 from report import store as store_module
-from report.pipeline import Options, build, check
+from report.errors import OutputError, UsageError
+from report.paths import OutputPaths
+from report.pipeline import Options, build, build_lock, check
 from report.status import Outcome
 
 
@@ -235,3 +239,99 @@ def test_a_stale_result_shown_renders_the_report_again_when_its_reasons_change(t
         assert rerenders(twice, tiny_options(twice, sections=["again"], sets=[f"counting.upto={upto}"]), caplog)
     provenance = json.loads((twice.root / "_build" / "provenance.json").read_text())
     assert provenance["sections"][0]["stale"] == ["config upto: 3 -> 5"]
+
+
+def test_check_without_a_report_says_to_build_it_first(tiny):
+    out = tiny.root / "_build"
+    assert check(tiny, tiny_options(tiny)) == [f"no report in {out} to check; build it first with `python build.py`"]
+
+
+def test_check_names_a_corrupt_record_and_the_numbers_that_no_longer_match_it(tiny):
+    build(tiny, tiny_options(tiny))
+    path = tiny.root / "_build" / "results" / "quick" / "counting" / "seed-0.json"
+    raw = json.loads(path.read_text())
+    raw["data"]["total"] = 7  # edited by hand: the checksum no longer matches
+    path.write_text(json.dumps(raw))
+    problems = check(tiny, tiny_options(tiny))
+    assert problems[0].startswith(f"counting[seed=0]: {path} ")
+    assert any("counting.total" in p and "7" in p for p in problems[1:])
+
+
+def test_check_compares_the_pdf_too_when_there_is_one(tiny, monkeypatch):
+    build(tiny, tiny_options(tiny))
+    monkeypatch.setattr("report.checks.verify_pdf", lambda pdf, ledger: [(pdf, ledger)])
+    assert check(tiny, tiny_options(tiny)) == []
+    (tiny.root / "_build" / "report.pdf").write_bytes(b"%PDF")
+    ledger = json.loads((tiny.root / "_build" / "ledger.json").read_text())
+    assert check(tiny, tiny_options(tiny)) == [(tiny.root / "_build" / "report.pdf", ledger)]
+
+
+CLAIMED = ('{% call claim("the total is six", r.counting.total == 6) %}The total is the sum.{% endcall %}\n')
+
+
+def test_check_names_a_claim_that_no_longer_holds_and_a_number_typed_into_a_template(tiny):
+    template = tiny.templates / "counting.qmd.j2"
+    template.write_text(template.read_text() + CLAIMED)
+    build(tiny, tiny_options(tiny))
+    template.write_text(template.read_text().replace("== 6", "== 7") + "\nIt took 42 seconds.\n")
+    problems = check(tiny, tiny_options(tiny))
+    assert problems[0] == "claim 'the total is six' (counting.qmd.j2:5) does not hold in the results"
+    assert "42" in problems[1] and "counting.qmd.j2:7" in problems[1]
+
+
+@pytest.mark.parametrize("changes,message,hint", [
+    ({"profile": "medium"}, "unknown profile 'medium'", "use --profile quick or --profile full"),
+    ({"to": ["html", "docx", "odt"]}, "unknown output format docx, odt",
+     "--to takes a comma-separated list of html, pdf, md"),
+    ({"sections": ["counting", "nosuch"]}, "unknown section 'nosuch'; valid sections: counting",
+     "name one of the valid sections, or none to build them all"),
+])
+def test_bad_options_are_refused_before_anything_runs_or_is_written(tiny, changes, message, hint):
+    with pytest.raises(UsageError) as caught:
+        build(tiny, tiny_options(tiny, **changes))
+    assert (caught.value.message, caught.value.hint) == (message, hint)
+    assert not (tiny.root / "_build").exists()
+
+
+@pytest.mark.parametrize("inside", ["..", ".", "templates/x", "tiny_sections", ".git/out", "protected/deep/out"])
+def test_an_output_folder_in_or_around_the_sources_is_refused(tiny, inside):
+    project = dataclasses.replace(tiny, protected=("protected",))
+    out = tiny.root / inside
+    with pytest.raises(UsageError) as caught:
+        build(project, tiny_options(project, out=out))
+    assert caught.value.message == f"--out {out.resolve()} points at the project's source tree"
+    assert caught.value.hint == "use a folder of its own, such as _build (the default) or /tmp/report"
+
+
+def test_an_output_folder_beside_the_sources_is_made_and_left_holding_only_the_build(tiny):
+    out = tiny.root / "deep" / "out"
+    build(tiny, tiny_options(tiny, out=out))
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".cache", ".lock", ".render-key", "ledger.json", "provenance.json", "report.html", "report.qmd", "results"]
+
+
+def test_an_output_folder_that_cannot_be_written_names_the_reason(tiny):
+    (tiny.root / "file").write_text("")
+    with pytest.raises(OutputError) as caught:
+        build(tiny, tiny_options(tiny, out=tiny.root / "file" / "out"))
+    assert caught.value.message == f"cannot write to the output folder {tiny.root / 'file' / 'out'}: Not a directory"
+    assert caught.value.hint == "choose a writable folder with --out"
+
+
+def test_a_second_build_on_the_same_folder_waits_for_the_first_and_says_so(tmp_path, caplog):
+    paths = OutputPaths.under(tmp_path)
+    order = []
+
+    def second():
+        with build_lock(paths):
+            order.append("second")
+    with build_lock(paths):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not caplog.records and time.monotonic() < deadline:
+            time.sleep(0.01)
+        order.append("first")
+    waiting.join(10)
+    assert order == ["first", "second"]
+    assert caplog.messages == [f"another build is using {tmp_path}; waiting for it to finish"]
