@@ -1,5 +1,4 @@
 """What a running section is handed: its artifact folder, figures saved there, a progress bar."""
-
 import matplotlib
 
 matplotlib.use("Agg")
