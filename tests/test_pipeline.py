@@ -308,6 +308,7 @@ def test_an_output_folder_beside_the_sources_is_made_and_left_holding_only_the_b
     build(tiny, tiny_options(tiny, out=out))
     assert sorted(p.name for p in out.iterdir()) == [
         ".cache", ".lock", ".render-key", "ledger.json", "provenance.json", "report.html", "report.qmd", "results"]
+    assert [p.name for p in (out / ".cache").iterdir()] == ["hashes.json"]
 
 
 def test_an_output_folder_that_cannot_be_written_names_the_reason(tiny):
