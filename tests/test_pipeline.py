@@ -11,7 +11,7 @@ import pytest
 import experiments.toy_mlp
 from conftest import PROJECT
 from report import store as store_module
-from report.errors import OutputError, UsageError
+from report.errors import CheckFailed, OutputError, UsageError
 from report.paths import OutputPaths
 from report.pipeline import Options, build, build_lock, check
 from report.status import Outcome
@@ -136,9 +136,49 @@ def test_a_second_build_reruns_nothing_and_leaves_the_report_files_alone(tiny, c
     html = tiny.root / "_build" / "report.html"
     written = html.stat().st_mtime_ns
     caplog.set_level("INFO", logger="report")
-    assert outcomes(build(tiny, tiny_options(tiny))) == {"counting": Outcome.CACHED}
+    summary = build(tiny, tiny_options(tiny))
+    assert outcomes(summary) == {"counting": Outcome.CACHED} and 0 < summary.wall_time < 30
     assert "the report is up to date" in caplog.messages
     assert html.stat().st_mtime_ns == written
+
+
+def test_the_same_formats_asked_for_in_another_order_keep_the_report(tiny, caplog):
+    build(tiny, tiny_options(tiny, to=["html", "md"]))
+    assert not rerenders(tiny, tiny_options(tiny, to=["md", "html"]), caplog)
+
+
+def test_the_build_hands_each_section_the_device_and_quiet_progress_asked_for(tiny, monkeypatch):
+    module = importlib.import_module("tiny_sections.counting")
+    monkeypatch.setattr(module, "run", lambda config, ctx: {"numbers": [1], "total": 1, "device": ctx.device,
+                                                            "progress": ctx.show_progress})
+    (result,) = build(tiny, tiny_options(tiny, device="cpu", to=["md"])).results
+    assert (result.record.data["device"], result.record.data["progress"]) == ("cpu", False)
+
+
+def test_a_build_for_a_dask_cluster_goes_to_its_scheduler(tiny, monkeypatch):
+    def unreachable(address, timeout):
+        raise OSError(f"no answer from {address}")
+    monkeypatch.setattr("distributed.Client", unreachable)
+    with pytest.raises(UsageError, match="cannot reach the Dask scheduler at tcp://h:1: no answer from tcp://h:1"):
+        build(tiny, tiny_options(tiny, scheduler="tcp://h:1"))
+
+
+def test_every_broken_invariant_is_named_in_the_failure(tiny, monkeypatch):
+    module = importlib.import_module("tiny_sections.counting")
+    monkeypatch.setattr(module, "invariants", lambda data: ["the total is odd", "the numbers are few"])
+    (result,) = build(tiny, tiny_options(tiny, to=["md"])).results
+    assert result.error == "invariants do not hold: the total is odd; the numbers are few"
+
+
+def test_a_number_typed_into_a_template_fails_the_build_naming_the_line_and_keeps_the_report(tiny):
+    build(tiny, tiny_options(tiny))
+    before = (tiny.root / "_build" / "report.html").read_text()
+    edit(tiny.templates / "counting.qmd.j2", "\nIt took 42 seconds.\n")
+    with pytest.raises(CheckFailed) as caught:
+        build(tiny, tiny_options(tiny))
+    assert caught.value.problems == ["number '42' is typed into counting.qmd.j2:6, not taken from results; "
+                                     "print it from a result with a filter, or declare it with lit()"]
+    assert (tiny.root / "_build" / "report.html").read_text() == before
 
 
 def test_force_reruns_the_named_sections_or_all_of_them(twice):
@@ -187,7 +227,9 @@ def test_the_report_is_rendered_again_when_anything_it_shows_or_depends_on_chang
     project, options = tiny, tiny_options(tiny)
     build(project, options)
     if change == "report file deleted":
-        (tiny.root / "_build" / "report.html").unlink()
+        options = tiny_options(tiny, to=["html", "md"])
+        build(project, options)
+        (tiny.root / "_build" / "report.md").unlink()
     elif change == "template edited":
         edit(tiny.templates / "counting.qmd.j2")
     elif change == "new commit":
@@ -241,8 +283,10 @@ def test_a_stale_result_shown_renders_the_report_again_when_its_reasons_change(t
     assert provenance["sections"][0]["stale"] == ["config upto: 3 -> 5"]
 
 
-def test_check_without_a_report_says_to_build_it_first(tiny):
+def test_check_without_an_html_report_says_to_build_it_first(tiny):
     out = tiny.root / "_build"
+    assert check(tiny, tiny_options(tiny)) == [f"no report in {out} to check; build it first with `python build.py`"]
+    build(tiny, tiny_options(tiny, to=["md"]))
     assert check(tiny, tiny_options(tiny)) == [f"no report in {out} to check; build it first with `python build.py`"]
 
 
