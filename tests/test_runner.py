@@ -60,6 +60,7 @@ def test_a_missing_result_is_planned_to_run_and_then_stored_with_where_when_and_
     assert meta["profile_config"] == {"seed": 0, "upto": 3}
     assert meta["worker"] == f"{socket.gethostname()}:{os.getpid()}"
     assert before <= datetime.fromisoformat(meta["finished"]) <= before + timedelta(minutes=1)
+    assert "." not in meta["finished"]  # to the second, as the report prints it
     assert 0 < result.wall_time == meta["wall_time"] < 60
 
 
@@ -109,14 +110,17 @@ def test_a_serial_run_says_which_unit_it_is_running(tiny, caplog):
 
 
 def test_a_failed_unit_writes_its_traceback_to_a_log_named_after_it(tiny):
-    write_section(tiny, section_that_raises('RuntimeError("the count went wrong")'))
-    (result,) = run_tiny(tiny, "counting.seeds=[2]")
-    assert (result.outcome, result.record, result.error) == (
-        Outcome.FAILED, None, "RuntimeError: the count went wrong")
-    assert not result.user_error
-    assert result.log_path == tiny.root / "_build" / "logs" / "counting-seed-2.log"
-    log = result.log_path.read_text()
-    assert log.startswith("Traceback (most recent call last):") and "the count went wrong" in log
+    write_section(tiny, section_that_raises('RuntimeError(f"the count to {config.upto} went wrong")'))
+    units, store = plan_tiny(tiny, "counting.seeds=[2,3]")
+    logs = tiny.root / "_build" / "logs" / "of" / "this" / "build"
+    results = Runner(store, logs, show_progress=False).run(units)
+    for result, seed in zip(results, (2, 3)):
+        assert (result.outcome, result.record, result.error) == (
+            Outcome.FAILED, None, "RuntimeError: the count to 3 went wrong")
+        assert not result.user_error
+        assert result.log_path == logs / f"counting-seed-{seed}.log"
+        log = result.log_path.read_text()
+        assert log.startswith("Traceback (most recent call last):") and "the count to 3 went wrong" in log
 
 
 def test_a_failed_rerun_keeps_the_last_good_result_and_the_next_plan_reruns_it(ran):
@@ -151,26 +155,35 @@ def test_the_section_gets_the_device_and_its_files_are_stored_with_its_result(ti
     assert result.record.artifact("notes.txt").read_text() == "counted"
 
 
+PROGRESS = TINY_SECTION.replace("    return {", """\
+    list(ctx.progress(range(3), desc="counting up"))
+    return {"device": ctx.device, """)
+
+
 def test_a_serial_run_shows_the_section_s_progress_bar_unless_quiet(tiny, capsys):
-    write_section(tiny, TINY_SECTION.replace("    numbers = list(",
-                                             "    list(ctx.progress(range(3), desc='counting up'))\n"
-                                             "    numbers = list("))
+    write_section(tiny, PROGRESS)
     run_tiny(tiny, show_progress=False)
     assert "counting up" not in capsys.readouterr().err
     run_tiny(tiny, "counting.upto=4", show_progress=True)
     assert "counting up" in capsys.readouterr().err
 
 
-THREADS = TINY_SECTION.replace("    return {", '    import os\n    return {"threads": os.environ["OMP_NUM_THREADS"], ')
+THREADS = TINY_SECTION.replace("    return {", """\
+    import os
+    return {"threads": os.environ["OMP_NUM_THREADS"], "device": ctx.device,
+            "fresh": not globals().get("SET_BY_THE_BUILD", False), """)
 
 
 def test_seeds_in_a_process_pool_run_in_workers_with_their_share_of_the_cores(tiny, monkeypatch, capsys):
     write_section(tiny, THREADS)
     monkeypatch.setattr(runner_module.os, "cpu_count", lambda: 4)
-    results = run_tiny(tiny, "counting.seeds=[1,2]", jobs=2)
+    units, store = plan_tiny(tiny, "counting.seeds=[1,2]")
+    sys.modules["tiny_sections.counting"].SET_BY_THE_BUILD = True  # a forked worker would inherit it
+    results = Runner(store, tiny.root / "logs", device="cpu", jobs=2, show_progress=False).run(units)
     assert [r.outcome for r in results] == [Outcome.RAN, Outcome.RAN]
     assert [r.label for r in results] == ["counting[seed=1]", "counting[seed=2]"]
     assert {r.record.data["threads"] for r in results} == {"2"}  # 4 cores, 2 jobs
+    assert all(r.record.data["fresh"] and r.record.data["device"] == "cpu" for r in results)  # spawned, not forked
     assert all(r.record.data["total"] == 6 for r in results)
     assert all(not r.record.meta["worker"].endswith(f":{os.getpid()}") for r in results)
     assert "sections" not in capsys.readouterr().err  # quiet: no bar
@@ -211,11 +224,15 @@ class FakeClient:
 def test_a_dask_scheduler_runs_every_unit_and_the_results_land_as_in_a_local_run(tiny, monkeypatch, capsys):
     monkeypatch.setattr("distributed.Client", FakeClient)
     FakeClient.calls = []
-    results = run_tiny(tiny, "counting.seeds=[1,2]", scheduler="tcp://cluster:8786", show_progress=True)
+    write_section(tiny, PROGRESS)
+    results = run_tiny(tiny, "counting.seeds=[1,2]", scheduler="tcp://cluster:8786", show_progress=True,
+                       device="cpu")
     assert FakeClient.calls == [("tcp://cluster:8786", "10s")]  # a silent scheduler is given up on
-    assert [(r.label, r.outcome, r.record.data["total"]) for r in results] == [
-        ("counting[seed=1]", Outcome.RAN, 6), ("counting[seed=2]", Outcome.RAN, 6)]
-    assert "sections" in capsys.readouterr().err  # the bar counts finished units
+    assert [(r.label, r.outcome, r.record.data["total"], r.record.data["device"]) for r in results] == [
+        ("counting[seed=1]", Outcome.RAN, 6, "cpu"), ("counting[seed=2]", Outcome.RAN, 6, "cpu")]
+    err = capsys.readouterr().err
+    assert "sections:   0%|          | 0/2" in err and not err.endswith("\n")  # one bar over units, cleared
+    assert "counting up" not in err  # no bars from the workers
 
 
 def test_an_unreachable_dask_scheduler_is_a_usage_error_with_the_address_and_a_fix(tiny, monkeypatch):
