@@ -173,3 +173,33 @@ def test_a_typst_error_names_the_typ_file_and_keeps_the_old_pdf(document, monkey
 
 def test_long_tables_may_break_across_pdf_pages():
     assert "#show figure.where(kind: table): set block(breakable: true)" in PandocBackend("pandoc").typst_preamble()
+
+
+
+
+def test_a_document_named_relative_to_the_working_folder_renders_beside_itself(document, monkeypatch):
+    monkeypatch.chdir(document.parent.parent)
+    relative = Path(document.parent.name) / document.name
+    assert PandocBackend.find().render(relative, ["md"]) == {"md": document.with_suffix(".md")}
+    assert document.with_suffix(".md").exists()
+
+
+@pytest.mark.parametrize("tool", ["pandoc", "quarto"])
+def test_a_tool_s_complaint_is_cut_to_its_first_2000_characters(document, tmp_path, tool):
+    talkative = tmp_path / tool
+    talkative.write_text("#!/bin/bash\nprintf 'x%.0s' $(seq 3000) >&2\nexit 1\n")
+    talkative.chmod(0o755)
+    backend = PandocBackend(str(talkative)) if tool == "pandoc" else QuartoBackend(str(talkative))
+    with pytest.raises(RendererError) as caught:
+        backend.render(document, ["md"])
+    assert caught.value.message.endswith(": " + "x" * 2000)
+
+
+def test_the_quarto_found_on_path_is_the_one_run_and_pandoc_gets_the_project_s_fonts(monkeypatch, document,
+                                                                                     fake_typst):
+    monkeypatch.setattr(backends.shutil, "which", lambda name: f"/opt/{name}/bin/{name}")
+    assert backends.choose("auto", PROJECT).command(Path("/b/report.qmd"), "html", "o")[0] == "/opt/quarto/bin/quarto"
+    backends.choose("pandoc", PROJECT).render(document, ["pdf"])
+    ((typ, _, font_paths),) = fake_typst
+    assert '#set text(font: ("Libertinus Serif", "IPAexGothic",)' in typ
+    assert font_paths == [str(p) for p in PROJECT.font_paths]
