@@ -172,7 +172,7 @@ def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Un
                                  if u.section == name and raw[u.label] is not None])
               for name in project.names]
     shown = results_view(stored, json.loads(paths.provenance.read_text()))
-    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)
+    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
     pdf = paths.report("pdf")
     return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
 
