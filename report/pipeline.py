@@ -71,7 +71,7 @@ def check_out_dir(project: Project, out: Path) -> OutputPaths:
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
-        probe.write_text("")
+        probe.write_text("")  # pragma: no mutate (the probe's content is never read)
         probe.unlink()
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder {out}: {exc.strerror}",

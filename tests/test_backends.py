@@ -30,8 +30,10 @@ def test_auto_prefers_quarto_when_it_is_on_path(monkeypatch):
 
 def test_engine_quarto_without_quarto_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(backends.shutil, "which", lambda name: None)
-    with pytest.raises(RendererError, match="no `quarto` executable"):
+    with pytest.raises(RendererError) as caught:
         backends.choose("quarto", PROJECT)
+    assert caught.value.message == "--engine quarto: no `quarto` executable on PATH"
+    assert caught.value.hint == "install Quarto from quarto.org, or use --engine pandoc"
     assert isinstance(backends.choose("auto", PROJECT), PandocBackend)
 
 
