@@ -78,7 +78,7 @@ def check_out_dir(project: Project, out: Path, writable: bool = True) -> OutputP
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
-        probe.write_text("")
+        probe.write_text("")  # pragma: no mutate (the probe's content is never read)
         probe.unlink()
     except OSError as exc:
         raise OutputError(f"cannot write to the output folder {out}: {exc.strerror}",
@@ -203,7 +203,7 @@ def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Un
                                  if u.section == name and raw[u.label] is not None])
               for name in project.names]
     shown = results_view(stored, prov)
-    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)
+    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
     pdf = paths.report("pdf")
     return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
 
@@ -217,8 +217,8 @@ def _read_json(path: Path):
 
 def _unverified_record(unit: Unit, raw: dict) -> Record:
     """A stored record as written, checksum or not, so --check compares what is really there."""
-    return Record(unit.section, unit.seed, raw.get("fingerprint", ""), raw.get("parts", {}), raw["data"],
-                  raw["meta"], Path(raw.get("artifact_dir", "")))
+    return Record(unit.section, unit.seed, raw.get("fingerprint", ""), raw.get("parts", {}), raw["data"],  # pragma: no mutate (--check reads only seed, data and meta)
+                  raw["meta"], Path(raw.get("artifact_dir", "")))  # pragma: no mutate (--check reads only seed, data and meta)
 
 
 def _check_rerendering(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> list[str]:

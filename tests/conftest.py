@@ -1,15 +1,19 @@
 """Shared fixtures: a throwaway copy of the project, and helpers to run its build."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from report.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ("build.py", "experiments", "report", "templates")
@@ -29,7 +33,20 @@ def _load_build_script():
     return module
 
 
-PROJECT = _load_build_script().PROJECT  # the report this repository builds, as build.py describes it
+@functools.cache
+def _project() -> Project:
+    return _load_build_script().PROJECT
+
+
+def __getattr__(name: str):
+    """``PROJECT``: the report this repository builds, as build.py describes it, made on first use.
+
+    Not made at import: mutmut checks its setup with a run in which every engine call raises,
+    and a conftest that cannot be imported stops pytest before any test can fail.
+    """
+    if name == "PROJECT":
+        return _project()
+    raise AttributeError(name)
 
 
 @pytest.fixture
@@ -80,3 +97,74 @@ def toy_project(tmp_path_factory) -> Path:
     result = run_build(project, "toy_mlp", "--profile", "quick", "--quiet", "--to", "html,pdf,md")
     assert result.returncode == 0, result.stderr
     return project
+
+
+# --- a tiny project of its own, for fast in-process builds through the engine ---
+
+TINY_SECTION = '''
+"""Counts to a number: the smallest section that follows the contract."""
+from dataclasses import dataclass
+
+TITLE = "Counting"
+QUICK = {"upto": 3}
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    upto: int = 10  # how far to count
+
+    def __post_init__(self):
+        if self.upto < 1:
+            raise ValueError("upto must be at least 1")
+
+
+def run(config, ctx):
+    numbers = list(range(1, config.upto + 1))
+    return {"numbers": numbers, "total": sum(numbers)}
+
+
+def invariants(data):
+    return [] if data["total"] == sum(data["numbers"]) else ["the total is not the sum of the numbers"]
+'''
+
+TINY_TEMPLATES = {
+    "report.qmd.j2": """\
+        ---
+        title: "A tiny report"
+        ---
+        {% for s in prov.sections %}{% if s.ok %}{% include s.name ~ ".qmd.j2" %}{% else %}
+        # {{ s.title | text }}
+
+        Missing: {{ s.problem | text }}
+        {% endif %}{% endfor %}
+        """,
+    "counting.qmd.j2": """\
+        # Counting {#sec-counting}
+
+        Counting to {{ r.counting.config.upto | int }} gives {{ r.counting.numbers | count }} numbers
+        that add up to {{ r.counting.total | int }}.
+        """,
+    "numbers.qmd.j2": """\
+
+        # Every number
+
+        {% for g in groups %}{% for e in g.entries %}- {{ echo(e) }} from `{{ e.path }}`
+        {% endfor %}{% endfor %}""",
+}
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch) -> Project:
+    """A one-section project of its own in tmp_path (its registry, config, templates): builds in about a second."""
+    root = tmp_path / "tiny"
+    (root / "tiny_sections").mkdir(parents=True)
+    (root / "tiny_sections" / "__init__.py").write_text("")
+    (root / "tiny_sections" / "counting.py").write_text(TINY_SECTION)
+    (root / "templates").mkdir()
+    for name, text in TINY_TEMPLATES.items():
+        (root / "templates" / name).write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(root))  # as `python build.py` in that folder would have it
+    yield Project(root=root, sections={"counting": "tiny_sections.counting"}, templates=root / "templates")
+    for name in [m for m in sys.modules if m.startswith("tiny_sections")]:
+        del sys.modules[name]  # the next test writes its own tiny_sections

@@ -1,11 +1,12 @@
 """Backends: the quarto call (which cannot run here) by its argument list; choice of engine."""
+import sys
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT
 
 from report import backends
-from report.backends.pandoc import PandocBackend
+from report.backends.pandoc import ASSETS, PandocBackend
 from report.backends.quarto import QuartoBackend
 from report.errors import RendererError
 
@@ -29,8 +30,10 @@ def test_auto_prefers_quarto_when_it_is_on_path(monkeypatch):
 
 def test_engine_quarto_without_quarto_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(backends.shutil, "which", lambda name: None)
-    with pytest.raises(RendererError, match="no `quarto` executable"):
+    with pytest.raises(RendererError) as caught:
         backends.choose("quarto", PROJECT)
+    assert caught.value.message == "--engine quarto: no `quarto` executable on PATH"
+    assert caught.value.hint == "install Quarto from quarto.org, or use --engine pandoc"
     assert isinstance(backends.choose("auto", PROJECT), PandocBackend)
 
 
@@ -57,13 +60,144 @@ def test_a_failing_quarto_leaves_the_previous_output_whole(tmp_path):
     document.write_text("# Hi")
     (tmp_path / "report.html").write_text("old")
     half_then_fail = 'while [ "$1" != "--output" ]; do shift; done; echo half > "$2"; echo bad >&2; exit 1'
-    with pytest.raises(RendererError, match="quarto render failed: bad"):
+    with pytest.raises(RendererError, match="quarto render failed: bad") as caught:
         QuartoBackend(fake_quarto(tmp_path, half_then_fail)).render(document, ["html"])
+    assert caught.value.hint == "run the printed command by hand, or use --engine pandoc"
     assert (tmp_path / "report.html").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quarto", "report.html", "report.qmd"]
 
 
 def test_the_pdf_preamble_names_the_project_s_fonts_in_order():
     preamble = PandocBackend("pandoc", ("Libertinus Serif", "IPAexGothic")).typst_preamble()
-    assert '#set text(font: ("Libertinus Serif", "IPAexGothic",), lang: "en")' in preamble
+    assert preamble.splitlines() == ['#set text(font: ("Libertinus Serif", "IPAexGothic",), lang: "en")',
+                                     "#show figure.where(kind: table): set block(breakable: true)"]
     assert PandocBackend("pandoc").typst_preamble().startswith('#set text(lang: "en")')
+
+
+def test_quarto_embeds_resources_and_numbers_sections_in_every_format():
+    quarto = QuartoBackend("quarto")
+    for fmt, to in (("html", "html"), ("pdf", "typst"), ("md", "gfm")):
+        assert quarto.command(Path("/b/report.qmd"), fmt, ".out") == [
+            "quarto", "render", "report.qmd", "--to", to, "--output", ".out",
+            "-M", "embed-resources:true", "-M", "number-sections:true"]
+
+
+def test_quarto_renders_each_format_asked_for_beside_the_document(tmp_path):
+    document = tmp_path / "report.qmd"
+    document.write_text("# Hi")
+    writes_format = 'out=""; while [ -n "$1" ]; do [ "$1" = "--output" ] && out="$2"; [ "$1" = "--to" ] && to="$2"; ' \
+                    'shift; done; echo "$to" > "$out"'
+    outputs = QuartoBackend(fake_quarto(tmp_path, writes_format)).render(document, ["md", "pdf"])
+    assert outputs == {"md": tmp_path / "report.md", "pdf": tmp_path / "report.pdf"}
+    assert [outputs[f].read_text() for f in ("md", "pdf")] == ["gfm\n", "typst\n"]
+
+
+MARKDOWN = ("---\ntitle: A test\n---\n\n# Results\n\n| a |\n|---|\n| x |\n\n: Counts {#tbl-counts}\n\n"
+            "See @tbl-counts.\n")
+
+
+@pytest.fixture
+def document(tmp_path):
+    path = tmp_path / "report.qmd"
+    path.write_text(MARKDOWN)
+    return path
+
+
+def test_pandoc_writes_standalone_html_with_numbered_sections_and_the_report_s_style(document):
+    outputs = PandocBackend.find().render(document, ["html", "md"])
+    assert outputs == {"html": document.with_suffix(".html"), "md": document.with_suffix(".md")}
+    html = outputs["html"].read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<title>A test</title>" in html
+    assert 'class="header-section-number">1</span> Results' in html  # numbered
+    assert 'id="TOC"' in html and (ASSETS / "report.css").read_text()[:40] in html  # contents; style inlined
+    assert '<a href="#tbl-counts"><span class="xref-label">Table' in html  # the cross-reference, resolved by the crossref filter
+    assert outputs["md"].read_text().startswith("---\ntitle: A test\n---") and "Results" in outputs["md"].read_text()
+
+
+def test_pandoc_asks_for_nothing_when_no_format_is_asked_for(document):
+    assert PandocBackend.find().render(document, []) == {}
+
+
+def test_a_pandoc_failure_names_pandoc_s_complaint_and_the_document_and_keeps_the_old_output(document, tmp_path):
+    document.with_suffix(".html").write_text("old")
+    broken = tmp_path / "pandoc"
+    broken.write_text("#!/bin/bash\necho 'unexpected end of input' >&2\nexit 64\n")
+    broken.chmod(0o755)
+    with pytest.raises(RendererError) as caught:
+        PandocBackend(str(broken)).render(document, ["html"])
+    assert caught.value.message == "pandoc failed (64): unexpected end of input"
+    assert caught.value.hint == f"inspect {tmp_path / 'report.qmd'} at the place pandoc names"
+    assert document.with_suffix(".html").read_text() == "old"
+
+
+def test_without_pypandoc_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pypandoc", None)
+    with pytest.raises(RendererError) as caught:
+        PandocBackend.find()
+    assert caught.value.message.startswith("no pandoc renderer available (")
+    assert caught.value.hint == "pip install pypandoc-binary typst, or install quarto"
+
+
+@pytest.fixture
+def fake_typst(monkeypatch):
+    """``typst.compile`` replaced: a real compile hangs a process forked after one (see bench/mutation.py)."""
+    calls = []
+
+    def compile(typ, root, font_paths):
+        calls.append((Path(typ).read_text(), root, font_paths))
+        return b"%PDF-1.7 fake"
+    monkeypatch.setattr("typst.compile", compile)
+    return calls
+
+
+def test_the_pdf_is_typst_from_pandoc_on_a4_with_the_fonts_and_font_folders_of_the_project(document, fake_typst,
+                                                                                            tmp_path):
+    backend = PandocBackend.find(("Libertinus Serif",), (tmp_path / "fonts",))
+    assert backend.render(document, ["pdf"]) == {"pdf": document.with_suffix(".pdf")}
+    assert document.with_suffix(".pdf").read_bytes() == b"%PDF-1.7 fake"
+    ((typ, root, font_paths),) = fake_typst
+    assert '#set text(font: ("Libertinus Serif",), lang: "en")' in typ and '"a4"' in typ
+    assert "#outline(" in typ and "Results" in typ
+    assert (root, font_paths) == (str(tmp_path), [str(tmp_path / "fonts")])
+
+
+def test_a_typst_error_names_the_typ_file_and_keeps_the_old_pdf(document, monkeypatch):
+    document.with_suffix(".pdf").write_bytes(b"old")
+
+    def fails(typ, root, font_paths):
+        raise RuntimeError("unknown font family")
+    monkeypatch.setattr("typst.compile", fails)
+    with pytest.raises(RendererError) as caught:
+        PandocBackend.find().render(document, ["pdf"])
+    typ = document.with_suffix(".typ")
+    assert caught.value.message == f"typst could not compile {typ}: unknown font family"
+    assert caught.value.hint == "inspect the .typ file"
+    assert document.with_suffix(".pdf").read_bytes() == b"old"
+
+
+def test_a_document_named_relative_to_the_working_folder_renders_beside_itself(document, monkeypatch):
+    monkeypatch.chdir(document.parent.parent)
+    relative = Path(document.parent.name) / document.name
+    assert PandocBackend.find().render(relative, ["md"]) == {"md": document.with_suffix(".md")}
+    assert document.with_suffix(".md").exists()
+
+
+@pytest.mark.parametrize("tool", ["pandoc", "quarto"])
+def test_a_tool_s_complaint_is_cut_to_its_first_2000_characters(document, tmp_path, tool):
+    talkative = tmp_path / tool
+    talkative.write_text("#!/bin/bash\nprintf 'x%.0s' $(seq 3000) >&2\nexit 1\n")
+    talkative.chmod(0o755)
+    backend = PandocBackend(str(talkative)) if tool == "pandoc" else QuartoBackend(str(talkative))
+    with pytest.raises(RendererError) as caught:
+        backend.render(document, ["md"])
+    assert caught.value.message.endswith(": " + "x" * 2000)
+
+
+def test_the_quarto_found_on_path_is_the_one_run_and_pandoc_gets_the_project_s_fonts(monkeypatch, document,
+                                                                                     fake_typst):
+    monkeypatch.setattr(backends.shutil, "which", lambda name: f"/opt/{name}/bin/{name}")
+    assert backends.choose("auto", PROJECT).command(Path("/b/report.qmd"), "html", "o")[0] == "/opt/quarto/bin/quarto"
+    backends.choose("pandoc", PROJECT).render(document, ["pdf"])
+    ((typ, _, font_paths),) = fake_typst
+    assert '#set text(font: ("Libertinus Serif", "IPAexGothic",)' in typ
+    assert font_paths == [str(p) for p in PROJECT.font_paths]

@@ -3,6 +3,7 @@
 Bad input gets one clear paragraph and exit code 2, before anything runs.
 """
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -271,3 +272,22 @@ def test_matplotlib_draws_off_screen_unless_the_user_chose_a_backend(monkeypatch
     monkeypatch.setenv("MPLBACKEND", "pdf")
     main(PROJECT, ["--frobnicate"])
     assert os.environ["MPLBACKEND"] == "pdf"
+
+
+def test_list_and_the_summary_name_each_state_a_unit_can_be_in(tiny, capsys):
+    (tiny.templates / "again.qmd.j2").write_text("# Again\n")
+    project = dataclasses.replace(tiny, sections={**tiny.sections, "again": "tiny_sections.counting"})
+    out = ["--profile", "quick", "--to", "md", "--quiet", "--out", str(tiny.root / "_build")]
+    rows = {}
+    for argv in (["again"], ["--list"], ["--list", "--set", "again.upto=4"], [], ["--force"]):
+        capsys.readouterr()
+        main(project, [*argv, *out])
+        captured = capsys.readouterr()
+        rows[" ".join(argv)] = [line.split()[2:4] for line in (captured.out or captured.err).splitlines()[2:4]]
+    assert rows == {"again": [["not", "built"], ["ran", "0.0"]], "--list": [["missing", "no"], ["fresh"]],
+                    "--list --set again.upto=4": [["missing", "no"], ["stale", "config"]],
+                    "": [["ran", "0.0"], ["cached"]], "--force": [["ran", "0.0"], ["ran", "0.0"]]}
+    record = tiny.root / "_build" / "results" / "quick" / "again" / "seed-0.json"
+    record.write_text("")
+    main(project, ["--list", *out])
+    assert capsys.readouterr().out.splitlines()[3].split()[:3] == ["again", "0", "corrupt"]

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from report import atomic
 from report import store as store_module
 from report.store import CorruptRecord, Store
 
@@ -35,7 +36,7 @@ def test_a_crash_while_writing_the_record_leaves_the_previous_result(tmp_path, m
     def crash(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_module.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         commit(store, 2)
     monkeypatch.undo()

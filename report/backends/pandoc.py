@@ -59,7 +59,7 @@ class PandocBackend:
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
         with replacing(out) as tmp:
-            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)  # pragma: no mutate (pandoc reads format names case-blind)
         return out
 
     def typst_preamble(self) -> str:
@@ -72,7 +72,7 @@ class PandocBackend:
         import typst
 
         typ = document.with_suffix(".typ")
-        self._run(self.command(document, "typst", typ, "--standalone", "--toc",
+        self._run(self.command(document, "typst", typ, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
                                "--variable", f"header-includes={self.typst_preamble()}",
                                "--variable", "papersize=a4"), document.parent)
         try:

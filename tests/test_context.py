@@ -1,0 +1,39 @@
+"""What a running section is handed: its artifact folder, figures saved there, a progress bar."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from report.context import Context  # noqa: E402
+
+
+def test_the_artifact_folder_is_made_and_a_figure_is_saved_there_as_png_and_closed(tmp_path):
+    ctx = Context(str(tmp_path / "art" / "deep"))
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    assert ctx.save_figure(fig, "loss") == "loss.png"
+    assert not plt.fignum_exists(fig.number)
+    with Image.open(tmp_path / "art" / "deep" / "loss.png") as image:
+        assert image.format == "PNG" and round(image.info["dpi"][0]) == 150
+
+
+def test_a_figure_can_be_saved_at_another_resolution(tmp_path):
+    fig, _ = plt.subplots(figsize=(2, 1))
+    Context(tmp_path).save_figure(fig, "sharp", dpi=300)
+    with Image.open(tmp_path / "sharp.png") as image:
+        assert round(image.info["dpi"][0]) == 300
+
+
+def test_the_progress_bar_is_silent_when_the_build_asked_for_quiet(tmp_path, capsys):
+    assert list(Context(tmp_path, show_progress=False).progress(range(3), desc="epochs")) == [0, 1, 2]
+    assert capsys.readouterr().err == ""
+    bar = Context(tmp_path).progress(total=4, desc="epochs")
+    bar.update(4)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "epochs" in err and not err.endswith("\n")  # the bar is cleared, not left behind
+
+
+def test_a_section_s_log_messages_go_through_the_build_s_own_report_logger(tmp_path):
+    assert Context(tmp_path).log.name == "report.section"  # below "report", which the command line prints
