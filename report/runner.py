@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from report import config as configs
 from report import fingerprint
+from report.atomic import write_atomic
 from report.context import Context
 from report.errors import BuildError, UsageError
 from report.project import Project
@@ -162,10 +163,15 @@ class Runner:
         futures = {executor.submit(execute_unit, u.module, u.config, self.device, False): u for u in units}  # pragma: no mutate (no bars in workers: None is as false as False)
         bar = tqdm(total=len(units), desc="sections", disable=not self.show_progress, leave=False)
         finished = {}
-        for future in as_completed(futures):
-            unit = futures[future]
-            finished[unit.label] = self._finish(unit, future.result())
-            bar.update()
+        try:
+            for future in as_completed(futures):
+                unit = futures[future]
+                finished[unit.label] = self._finish(unit, future.result())
+                bar.update()
+        except BaseException:  # a full disk ends the build: start none of the units still waiting
+            for future in futures:
+                future.cancel()
+            raise
         bar.close()
         return [finished[u.label] for u in units]
 
@@ -188,14 +194,11 @@ class Runner:
         if problems:
             error = "invariants do not hold: " + "; ".join(problems)
             return self._fail(unit, payload, error, f"{error}\n\nThe result was not stored.\n")
-        staged = self.store.stage(unit.section)
-        for name, content in payload.files.items():
-            (staged / name).write_bytes(content)
         meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
                 "worker": payload.worker,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
-                                   parts=unit.parts, data=payload.data, meta=meta)
+        record = self.store.save(unit.section, unit.seed, payload.files, fingerprint=unit.fingerprint,
+                                 parts=unit.parts, data=payload.data, meta=meta)
         return Result(unit, Outcome.RAN, record, payload.wall_time)
 
     def _fail(self, unit: Unit, payload: Payload, error: str, log_text: str) -> Result:
@@ -204,7 +207,6 @@ class Runner:
                       self._write_log(unit, log_text))
 
     def _write_log(self, unit: Unit, text: str) -> Path:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / f"{unit.section}-seed-{unit.seed}.log"
-        path.write_text(text, encoding="utf-8")  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
+        write_atomic(path, text.encode("utf-8"))  # pragma: no mutate (codec names are case-blind)
         return path

@@ -5,6 +5,7 @@ Every test builds the tiny one-section project of ``conftest.tiny`` in its own f
 import os
 import socket
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -12,7 +13,7 @@ import pytest
 
 from conftest import TINY_SECTION
 from report import runner as runner_module
-from report.errors import UsageError
+from report.errors import OutputError, UsageError
 from report.paths import OutputPaths
 from report.pipeline import Options, plan_all, validate
 from report.runner import Runner, default_jobs, limit_threads
@@ -262,3 +263,22 @@ def test_dask_without_its_extra_installed_says_how_to_install_it(tiny, monkeypat
 def test_with_nothing_to_run_no_scheduler_is_contacted(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     assert Runner(None, tmp_path, lambda name, data: [], scheduler="tcp://cluster:8786").run([]) == []
+
+
+def test_a_store_that_cannot_be_written_ends_the_run_and_starts_none_of_the_units_waiting(tiny, monkeypatch):
+    units, store = plan_tiny(tiny, "counting.seeds=[1,2,3]")
+    started = []
+
+    def slow_unit(module, config, device, show_progress):
+        started.append(config.seed)
+        time.sleep(0.2)  # the first result is refused while the second unit runs and the third waits
+        return runner_module.Payload({"numbers": [1], "total": 1})
+
+    def full_disk(*args, **kwargs):
+        raise OutputError("no space left on the store")
+    monkeypatch.setattr(runner_module, "execute_unit", slow_unit)
+    monkeypatch.setattr(store, "save", full_disk)
+    runner = Runner(store, tiny.root / "logs", invariants_of(tiny), show_progress=False)
+    with ThreadPoolExecutor(1) as pool, pytest.raises(OutputError):
+        runner._run_on(pool, units)
+    assert started == [1, 2]
