@@ -262,8 +262,46 @@ def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist)
     damaged = root / "KMNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
     damaged.write_bytes(damaged.read_bytes()[:-4])
     with pytest.raises(DataError, match="is not the official one") as error:
-        load_split(root, train=True)
+        load_split(root, train=False)  # the split that reads it
     assert str(damaged) in error.value.message and "replace it" in error.value.hint
+
+
+def uncompressed_copies(raw: Path) -> dict[str, Path]:
+    """Each .gz file extracted beside it, as torchvision leaves them: ``{.gz name: copy}``."""
+    copies = {name: raw / name.removesuffix(".gz") for name in RAW_FILES}
+    for name, extracted in copies.items():
+        extracted.write_bytes(gzip.decompress((raw / name).read_bytes()))
+    return copies
+
+
+@pytest.mark.parametrize("name, damage", [
+    ("t10k-labels-idx1-ubyte.gz", lambda content: content[:8] + bytes(len(content) - 8)),  # all 0
+    ("t10k-images-idx3-ubyte.gz", lambda content: content[:-5]),  # truncated
+], ids=["zeroed labels", "truncated images"])
+def test_a_damaged_uncompressed_copy_is_named_and_never_read(tiny_kmnist, caplog, name, damage):
+    root, labels = tiny_kmnist
+    copy = uncompressed_copies(root / "KMNIST" / "raw")[name]
+    copy.write_bytes(damage(copy.read_bytes()))
+    test = load_split(root, train=False)
+    assert test.labels.tolist() == labels["t10k"].tolist() and test.images.shape == (20, 1, 28, 28)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith(f"kmnist: {copy} does not hold the content of the official {name}")
+    assert "MD5" not in warning
+
+
+def test_faithful_uncompressed_copies_pass_without_a_word(tiny_kmnist, caplog):
+    root, _ = tiny_kmnist
+    uncompressed_copies(root / "KMNIST" / "raw")
+    load_split(root, train=True)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_the_files_read_are_the_files_fingerprinted(tiny_kmnist, monkeypatch):
+    root, _ = tiny_kmnist
+    read, read_bytes = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or read_bytes(path))
+    load_split(root, train=True), load_split(root, train=False)
+    assert sorted(read) == sorted(input_files(Config(data_dir=str(root))).values())
 
 
 # --- confusion matrices and invariants ------------------------------------------------------
