@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from experiments import kmnist
-from experiments.kmnist import QUICK, RAW_FILES, Config, input_files, invariants
+from experiments.kmnist import HIRAGANA, QUICK, RAW_FILES, Config, figures, input_files, invariants
 from experiments.common import TrainingDiverged
 from experiments.kmnist.data import Split, load_split, stratified_indices
 from experiments.kmnist.metrics import confusion_matrix, most_confused
@@ -26,7 +26,7 @@ from experiments.kmnist import precision
 from experiments.kmnist.train import (Settings, cpu_threads, fastest_threads, fit, prepare_model,
                                       thread_candidates, train_one_epoch)
 from report.context import Context
-from report.errors import ConfigError, DataError
+from report.errors import ConfigError, DataError, RendererError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -375,6 +375,28 @@ def test_a_nan_loss_names_the_model_epoch_and_settings():
                                                r"at epoch 1 with .*lr=0.001(.|\n)*--set kmnist.lr="):
         fit(build_model("lin", 300), "NetLin", split, split, Settings(epochs=2),
             torch.Generator().manual_seed(0))
+
+
+# --- the hiragana font -----------------------------------------------------------------------
+
+def test_without_a_hiragana_font_the_section_stops_before_training(tmp_path, monkeypatch, offline):
+    monkeypatch.setattr(figures, "FONT", "No Such Font Anywhere")
+    config = Config(data_dir=str(tmp_path / "no-data-either"), **QUICK)  # reading it would fail
+    with pytest.raises(RendererError, match="but matplotlib finds no font No Such Font Anywhere; "
+                                            "the section stops before training") as error:
+        kmnist.run(config, Context(tmp_path / "art", show_progress=False))
+    assert error.value.hint.startswith("install the font with `pip install matplotlib-fontja`")
+    assert not list((tmp_path / "art").iterdir())  # no figure drawn
+
+
+def test_a_font_without_the_hiragana_is_named_with_what_it_lacks(monkeypatch):
+    monkeypatch.setattr(figures, "FONT", "DejaVu Sans")
+    problem = figures.hiragana_font_problem()
+    assert problem.startswith("its font DejaVu Sans (") and problem.endswith(" ".join(HIRAGANA))
+
+
+def test_the_installed_font_draws_every_hiragana():
+    assert figures.hiragana_font_problem() is None
 
 
 # --- the section on the real data ----------------------------------------------------------

@@ -131,6 +131,23 @@ def test_zeroed_labels_in_an_uncompressed_copy_change_no_result(tmp_path):
     assert record.data["test_class_counts"] == [50] * 10  # all ten classes, as the .gz has them
 
 
+def test_without_a_japanese_font_kmnist_stops_before_training_with_one_message(tmp_path):
+    from matplotlib import font_manager
+
+    if any("ipaex" in font.lower() for font in font_manager.findSystemFonts()):
+        pytest.skip("IPAexGothic is installed system-wide, so no stand-in package can hide it")
+    project = copy_project(tmp_path / "project")
+    stand_in = project / "matplotlib_fontja"  # found before the installed package; no font in it
+    (stand_in / "fonts").mkdir(parents=True)
+    (stand_in / "__init__.py").write_text("")
+    result = run_build(project, "kmnist", "--profile", "quick", "--quiet", "--to", "md")
+    assert result.returncode == 2 and summary_rows(result.stderr)["kmnist"] == "failed"
+    assert "but matplotlib finds no font IPAexGothic" in result.stderr
+    assert "pip install matplotlib-fontja" in result.stderr
+    assert "findfont" not in result.stderr and "Glyph" not in result.stderr
+    assert Store(project / "_build" / "results", "quick").load("kmnist", 1) is None
+
+
 @needs_kmnist
 def test_a_nan_loss_stops_the_run_naming_model_epoch_and_settings(built):
     result = run_build(built, "kmnist", "--profile", "quick", "--quiet", "--set", "kmnist.optimizer=sgd",
