@@ -266,6 +266,17 @@ def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist)
     assert str(damaged) in error.value.message and "replace it" in error.value.hint
 
 
+def test_an_unreadable_file_is_named_with_the_reason(tiny_kmnist, monkeypatch):
+    root, _ = tiny_kmnist
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(DataError) as error:
+        load_split(root, train=True)
+    file = root / "KMNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    assert error.value.message == f"kmnist: cannot read the KMNIST file {file}: Permission denied"
+
+
 def uncompressed_copies(raw: Path) -> dict[str, Path]:
     """Each .gz file extracted beside it, as torchvision leaves them: ``{.gz name: copy}``."""
     copies = {name: raw / name.removesuffix(".gz") for name in RAW_FILES}
