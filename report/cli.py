@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from report.context import OFFSCREEN_BACKEND
 from report.errors import BuildError, CheckFailed, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
@@ -98,7 +99,7 @@ def print_summary(summary) -> None:
 def main(project: Project, argv: list[str] | None = None) -> int:
     """Run the command line for ``project`` (``build.py`` describes it); return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("MPLBACKEND", OFFSCREEN_BACKEND)
     with terminate_as_interrupt():
         return _run(project, argv)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from report import backends, checks, provenance
 from report import config as configs
+from report.context import check_figure_backend
 from report.errors import CheckFailed, OutputError, UsageError
 from report.fingerprint import HashMemo, library_versions, sha256_file
 from report.paths import OutputPaths
@@ -137,6 +138,7 @@ def plan_all(project: Project, options: Options, paths: OutputPaths, sets,
 def build(project: Project, options: Options) -> Summary:
     start = time.perf_counter()
     sets = validate(project, options)
+    check_figure_backend()
     paths = check_out_dir(project, options.out)
     with build_lock(paths):
         prepare_output(paths, options.to)

@@ -37,6 +37,13 @@ def test_bad_values_are_refused_before_anything_runs(argv, message, tmp_path, ca
     assert code == 2 and message in err and "hint:" in err
 
 
+def test_an_unknown_matplotlib_backend_is_named_before_anything_runs(tmp_path, capsys, monkeypatch, no_build):
+    monkeypatch.setenv("MPLBACKEND", "nonsense")
+    code, err = run([], tmp_path, capsys)
+    assert code == 2 and err.startswith("error: the environment variable MPLBACKEND='nonsense'")
+    assert "hint: unset MPLBACKEND" in err
+
+
 def test_engine_quarto_without_quarto_is_refused_before_anything_trains(tmp_path, capsys, monkeypatch, no_build):
     monkeypatch.setattr(backends.shutil, "which", lambda name: None)
     code, err = run(["--engine", "quarto"], tmp_path, capsys)
