@@ -21,7 +21,9 @@ from report.context import OFFSCREEN_BACKEND
 from report.errors import BuildError, CheckFailed, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
+from report.serve import DEFAULT_PORT
 from report.status import Outcome
+from report.watch import watch
 
 
 SCHEDULER_ADDRESS = re.compile(r"[a-z]+://[^\s/:]+:\d+")
@@ -56,7 +58,19 @@ def parser(project: Project) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
     p.add_argument("--draft", action="store_true", help="render false claims highlighted instead of failing")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--watch", action="store_true",
+                   help="build, then serve the report on http://127.0.0.1:PORT/ and show each edit (Ctrl-C stops)")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                   help=f"--watch: the port to serve on (default {DEFAULT_PORT}; a free one when taken)")
+    p.add_argument("--run", action="store_true",
+                   help="--watch: retrain sections a code change made stale, in a fresh process")
     return p
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return int(text)
 
 
 def options_from(args) -> Options:
@@ -124,6 +138,12 @@ def _run(project: Project, argv: list[str] | None) -> int:
     try:
         args = parser(project).parse_args(argv)
         options = options_from(args)
+        if args.run and not args.watch:
+            raise UsageError("--run retrains on change, which only --watch follows", "use --watch --run")
+        if args.watch:
+            if args.list or args.check:
+                raise UsageError("--watch cannot be combined with --list or --check", "give one of them per command")
+            return watch(project, options, args.port, args.run, print_summary)
         if args.list:
             list_sections(project, options)
             return 0

@@ -16,12 +16,13 @@ class OutputPaths:
     document: Path    # the rendered Markdown that the backends read
     ledger: Path      # every printed number and its source
     provenance: Path  # commit, machine, and each section's runs
+    watch: Path       # held by `--watch` while it serves this folder; holds its address
 
     @classmethod
     def under(cls, root: Path) -> "OutputPaths":
         return cls(root, root / "results", root / "logs", root / ".lock", root / ".render-key",
                    root / ".cache" / "hashes.json", root / "report.qmd", root / "ledger.json",
-                   root / "provenance.json")
+                   root / "provenance.json", root / ".watch")
 
     def report(self, fmt: str) -> Path:
         return self.root / f"report.{fmt}"

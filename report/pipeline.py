@@ -249,6 +249,15 @@ def _render_document(project: Project, results: list[Result], options: Options, 
     return document, document.results["provenance"]
 
 
+def render_text(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> str:
+    """The report's Markdown, checked as ``render`` checks it, and written nowhere (``--watch`` shows it)."""
+    document, _ = _render_document(project, results, options, paths, options.draft)
+    problems = checks.untraced_numbers(document.text, project.templates)
+    if problems:
+        raise CheckFailed(problems)
+    return document.text
+
+
 def render(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> dict[str, Path]:
     """Render the report from the records; write it only when every check passes.
 

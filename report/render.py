@@ -13,6 +13,7 @@ Jinja comments are written ``<#-- ... --#>``, because ``{#`` opens Pandoc attrib
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import statistics
@@ -31,6 +32,24 @@ from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, tra
 from report.view import SectionView, results_view
 
 NUMBER_TYPES = (int, float)
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory by name and source checksum, so that a process that
+    renders again (``--watch``) compiles only the templates that changed."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])  # ignored when the source changed
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
 
 
 @dataclass
@@ -56,7 +75,7 @@ class Renderer:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
                                       comment_start_string="<#--", comment_end_string="--#>",
-                                      keep_trailing_newline=True, autoescape=False)
+                                      keep_trailing_newline=True, autoescape=False, bytecode_cache=COMPILED)
         for kind in FORMATS:
             self.env.filters[kind] = self._formatter(kind)
         self.env.filters["count"] = self.count
@@ -222,9 +241,15 @@ def _template_frame() -> tuple[str, int] | None:
     while frame is not None:
         template = frame.f_globals.get("__jinja_template__")
         if template is not None:
-            return template.name, template.get_corresponding_lineno(frame.f_lineno)
+            return template.name, _template_line(template, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_line(template: jinja2.Template, code_line: int) -> int:
+    """The template line of a line of its compiled code; Jinja reads its line table anew on each call."""
+    return template.get_corresponding_lineno(code_line)
 
 
 def _traceback_location() -> str:

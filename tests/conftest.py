@@ -1,14 +1,19 @@
 """Shared fixtures: a throwaway copy of the project, and helpers to run its build."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +173,49 @@ def tiny(tmp_path, monkeypatch) -> Project:
     yield Project(root=root, sections={"counting": "tiny_sections.counting"}, templates=root / "templates")
     for name in [m for m in sys.modules if m.startswith("tiny_sections")]:
         del sys.modules[name]  # the next test writes its own tiny_sections
+
+
+# --- `python build.py --watch` in a subprocess, for the tests of the live preview ---
+
+@pytest.fixture
+def project_with_toy(tmp_path, toy_project) -> Path:
+    """A project copy of its own (a test edits it) whose store holds the quick toy_mlp result."""
+    project = copy_project(tmp_path / "project")
+    shutil.copytree(toy_project / "_build" / "results", project / "_build" / "results")
+    return project
+
+
+SERVING = re.compile(r"serving the report on (http://127\.0\.0\.1:\d+/)")
+
+
+@contextlib.contextmanager
+def watching(project: Path, *args: str, timeout: float = 120):
+    """``python build.py --watch --port 0 ARGS`` in ``project``: yields its URL and a list that
+    fills with its stderr lines; Ctrl-C ends it when the block does (its exit code is then in
+    ``watcher.returncode``)."""
+    env = {"KMNIST_ROOT": str(KMNIST_ROOT), **os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
+    watcher = subprocess.Popen([sys.executable, "build.py", "--watch", "--port", "0", *args], cwd=project,
+                               env=env, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=_collect, args=(watcher.stderr, lines), daemon=True).start()
+    try:
+        yield _wait_for_url(watcher, lines, timeout), lines
+    finally:
+        if watcher.poll() is None:
+            watcher.send_signal(signal.SIGINT)
+        watcher.wait(60)
+
+
+def _collect(stream, lines: list[str]) -> None:
+    for line in stream:  # one at a time, so the test sees each line as it comes
+        lines.append(line)
+
+
+def _wait_for_url(watcher: subprocess.Popen, lines: list[str], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and watcher.poll() is None:
+        found = [match.group(1) for line in lines if (match := SERVING.search(line))]
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError("--watch did not start serving:\n" + "".join(lines))

@@ -67,6 +67,9 @@ HELP = {  # what `python build.py --help` says about each argument
     "--device {auto,cpu,cuda}": "torch device",
     "--draft": "render false claims highlighted instead of failing",
     "--quiet": "no progress bars",
+    "--watch": "build, then serve the report on http://127.0.0.1:PORT/ and show each edit (Ctrl-C stops)",
+    "--port PORT": "--watch: the port to serve on (default 8765; a free one when taken)",
+    "--run": "--watch: retrain sections a code change made stale, in a fresh process",
 }
 
 
@@ -88,7 +91,8 @@ def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build
     assert vars(parser(PROJECT).parse_args([])) == {
         "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
-        "scheduler": None, "device": "auto", "draft": False, "quiet": False}
+        "scheduler": None, "device": "auto", "draft": False, "quiet": False, "watch": False, "port": 8765,
+        "run": False}
     assert options_from(parser(PROJECT).parse_args([])) == Options(
         sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
         jobs=None, scheduler=None, device="auto", draft=False, show_progress=True)
@@ -121,6 +125,19 @@ def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_
 def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
     assert main(PROJECT, ["--jobs", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--run"], "error: --run retrains on change, which only --watch follows\n  hint: use --watch --run\n"),
+    (["--watch", "--list"], "error: --watch cannot be combined with --list or --check\n"),
+    (["--watch", "--check"], "error: --watch cannot be combined with --list or --check\n"),
+    (["--watch", "--port", "65536"], "error: argument --port: '65536' is not a port number (0 to 65535; 0 picks a "
+                                     "free one)\n  hint: see `python build.py --help`\n"),
+    (["--watch", "--port", "-1"], "error: argument --port: '-1' is not a port number"),
+])
+def test_watch_flags_out_of_place_are_refused_before_anything_runs(argv, message, capsys, tmp_path, no_build):
+    assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(message)
 
 
 def test_a_bad_flag_points_at_help(capsys, no_build):

@@ -9,6 +9,8 @@ from report.errors import RendererError
 from report.atomic import raise_if_disk_full, replacing, write_atomic
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+NUMBERING = ("--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections")  # every format
+HTML_PAGE = ("--standalone", "--toc")  # the HTML page; report.html also embeds its figures and CSS
 
 
 class PandocBackend:
@@ -41,7 +43,7 @@ class PandocBackend:
     def command(self, document: Path, to: str, output: Path, *extra: str) -> list[str]:
         """The pandoc argument list (never a shell string)."""
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
-                "--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections", *extra]
+                *NUMBERING, *extra]
 
     def _run(self, args: list[str], cwd: Path, out: Path) -> None:
         """Run pandoc for the output ``out``; its complaint, without Haskell's call stack, on failure."""
@@ -56,7 +58,7 @@ class PandocBackend:
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
         with replacing(out) as tmp:
-            self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
+            self._run(self.command(document, "html5", tmp, *HTML_PAGE, "--embed-resources",
                                    "--css", str(ASSETS / "report.css")), document.parent, out)
         return out
 
