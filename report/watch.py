@@ -119,11 +119,11 @@ def watch(project: Project, options: Options, port: int, retrain: bool,
     sets = validate(project, options)
     paths = check_out_dir(project, options.out)
     command = run_command(build_script(), dataclasses.replace(options, out=paths.root)) if retrain else None
-    with claim(paths) as address:
+    with claim(paths) as record_address:
         _first_build(project, options, announce)
         preview = PreviewHtml(PandocBackend.find().pandoc, CSS_URL)
         with PreviewServer.start(paths.root, port, {CSS_URL: STYLE}) as server:
-            address.write(server.url)
+            record_address(server.url)
             watcher = Watcher(project, options, paths, sets, server, preview, command)
             try:
                 watcher.refresh({Change.RESULTS}, write=False)  # the first build wrote the files
@@ -151,7 +151,7 @@ def _first_build(project: Project, options: Options, announce: Callable[[Summary
 def claim(paths: OutputPaths):
     """One ``--watch`` per output folder; a second one is told where the first one serves.
 
-    Yields a writer for this watcher's address, which the folder's ``.watch`` file then holds.
+    Yields ``record(url)``, which writes this watcher's address into the folder's ``.watch`` file.
     """
     handle = open(paths.watch, "a+", encoding="utf-8")
     try:
@@ -163,19 +163,15 @@ def claim(paths: OutputPaths):
         raise UsageError(f"another `--watch` already serves {paths.root} at {address}",
                          "open that address, stop it (Ctrl-C in its terminal), or preview another folder "
                          "with --out") from None
+
+    def record(url: str) -> None:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(url)
+        handle.flush()
+
     with handle:
-        yield _AddressFile(handle)
-
-
-@dataclass
-class _AddressFile:
-    handle: object
-
-    def write(self, url: str) -> None:
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(url)
-        self.handle.flush()
+        yield record
 
 
 def build_script() -> Path:

@@ -237,8 +237,8 @@ def test_the_run_build_has_every_option_of_the_watcher_but_force():
 
 def test_a_second_watch_on_a_folder_is_told_where_the_first_one_serves(tmp_path):
     paths = check_out_dir(PROJECT, tmp_path / "out")
-    with claim(paths) as address:
-        address.write("http://127.0.0.1:8765/")
+    with claim(paths) as record_address:
+        record_address("http://127.0.0.1:8765/")
         with pytest.raises(UsageError, match=r"another `--watch` already serves .*/out at http://127.0.0.1:8765/"):
             with claim(paths):
                 pass
