@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from rebuild import copy_project  # bench/rebuild.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITS = 10
@@ -36,14 +37,6 @@ SERVING = re.compile(r"serving the report on (http://127\.0\.0\.1:\d+/)")
 
 def environment(project: Path) -> dict[str, str]:
     return {"KMNIST_ROOT": str(ROOT / "data"), **os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for part in ("build.py", "experiments", "report", "templates"):
-        source = ROOT / part
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / part)
-    return target
 
 
 def build(project: Path, *args: str) -> None:
