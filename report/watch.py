@@ -59,6 +59,7 @@ log = logging.getLogger("report")
 
 WRITER_NICENESS = 10  # the report files yield the processor to the page being rendered
 WRITER_PAUSE_S = 1.0  # ... and wait for this long without a new change before they start
+QUIET_MS = 20  # a save is taken once its files have been still this long (an editor writes in one go)
 TICK_MS = 250  # how often the loop looks at a running --run build when no file changes
 PLACE = re.compile(r"(?P<file>[\w./-]+\.(?:j2|py))(?::|, line )(?P<line>\d+)")  # "x.qmd.j2:12", "x.py, line 3"
 CONTEXT_LINES = 3
@@ -216,7 +217,7 @@ class Watcher:
         """Handle changes until Ctrl-C, watching anew when a plan adds or drops a folder."""
         while True:
             folders = self.files.folders()
-            for batch in watchfiles.watch(*folders, watch_filter=self._relevant, rust_timeout=TICK_MS,
+            for batch in watchfiles.watch(*folders, watch_filter=self._relevant, step=QUIET_MS, rust_timeout=TICK_MS,
                                           yield_on_timeout=True):
                 self.handle(batch)
                 if self.files.folders() != folders:
