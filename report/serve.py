@@ -29,6 +29,7 @@ DEFAULT_PORT = 8765
 PAGES = ("/", "/report.html")  # both answer with the page last shown
 EVENTS = "/__watch/events"
 ASSET_PREFIX = "/__watch/"
+SHUTDOWN_POLL_S = 0.1  # how soon the server notices it is asked to stop
 KEEP_ALIVE_S = 10  # a comment on each idle stream this often, so a closed page is noticed
 
 RELOAD_SCRIPT = """<script data-version="%(version)s">/* added by `python build.py --watch`; not in the file on disk */
@@ -151,7 +152,8 @@ class PreviewServer:
     def __init__(self, root: Path, httpd: ThreadingHTTPServer, broadcast: Broadcast, assets: dict[str, Path]):
         self.root, self._httpd, self.broadcast, self.assets = root, httpd, broadcast, assets
         self._page, self._page_lock = "", threading.Lock()
-        self._thread = threading.Thread(target=httpd.serve_forever, name="preview-server", daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(SHUTDOWN_POLL_S,), name="preview-server",
+                                        daemon=True)
 
     @classmethod
     def start(cls, root: Path, port: int = DEFAULT_PORT, assets: dict[str, Path] | None = None) -> "PreviewServer":

@@ -215,10 +215,9 @@ def test_a_retraining_build_runs_one_at_a_time_and_its_last_line_reaches_the_pag
     assert retraining.tick() is None and retraining.process is not None
     retraining.want()  # a change while it runs: one more run once it ends
     retraining.process.wait()
-    time.sleep(0.3)  # its output relayed
+    wait_until(lambda: "Retraining (0 s): running toy_mlp" in statuses, timeout=10)  # its output relayed
     assert retraining.tick() == 3 and retraining.process is not None
     retraining.stop()
-    assert "Retraining (0 s): running toy_mlp" in statuses
     assert "Retraining failed (exit code 3); see the terminal." in statuses
     assert "running toy_mlp" in capfd.readouterr().err
 
