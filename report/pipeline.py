@@ -46,6 +46,7 @@ class Options:
     engine: str = "auto"
     jobs: int | None = None
     scheduler: str | None = None
+    worker_timeout: float = 60.0
     device: str = "auto"
     draft: bool = False
     show_progress: bool = True
@@ -147,7 +148,7 @@ def build(project: Project, options: Options) -> Summary:
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
         jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                        options.device, jobs, options.scheduler, options.show_progress)
+                        options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout)
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
