@@ -202,6 +202,21 @@ def test_ctrl_c_exits_130_saying_nothing_was_changed(monkeypatch, capsys, tmp_pa
     assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
 
 
+def test_a_hangup_unwinds_like_ctrl_c_and_the_caller_s_handler_is_restored(monkeypatch, capsys, tmp_path):
+    import signal
+
+    monkeypatch.setattr("report.cli.build", lambda project, options: os.kill(os.getpid(), signal.SIGHUP))
+    def callers(signum, frame):  # were main to leave SIGHUP alone, this, not the default, would get it
+        raise RuntimeError("SIGHUP reached the caller's handler")
+    previous = signal.signal(signal.SIGHUP, callers)
+    try:
+        assert main(PROJECT, ["--out", str(tmp_path)]) == 130
+        assert signal.getsignal(signal.SIGHUP) is callers
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
+
+
 @pytest.fixture
 def checked(monkeypatch):
     calls = []
