@@ -47,6 +47,7 @@ class Options:
     engine: str = "auto"
     jobs: int | None = None
     scheduler: str | None = None
+    worker_timeout: float = 60.0
     device: str = "auto"
     draft: bool = False
     show_progress: bool = True
@@ -151,7 +152,7 @@ def build(project: Project, options: Options) -> Summary:
         ensure_writable(file for u in to_run for file in store.files(u.section, u.seed))
         jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                        options.device, jobs, options.scheduler, options.show_progress)
+                        options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout)
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
