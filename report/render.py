@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
-from report.errors import ClaimError, TemplateProblem
+from report.errors import BuildError, ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
 from report.view import SectionView, results_view
@@ -51,7 +51,7 @@ class Document:
 
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
-        self.out_dir, self.draft = out_dir, draft
+        self.template_dir, self.out_dir, self.draft = template_dir, out_dir, draft
         self.ledger, self.claims = Ledger(), []
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
@@ -184,12 +184,30 @@ class Renderer:
     def _render(self, template: str, **context) -> str:
         try:
             return self.env.get_template(template).render(**context)
+        except BuildError:
+            raise  # already names its template line
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"template syntax error in {exc.name or exc.filename}, line {exc.lineno}: "
                                   f"{exc.message}", "fix the template at that line") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
-                                  "check the name against the section's results (see _build/results)") from None
+            raise self._undefined(exc) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(f"{_traceback_location()}: no template {exc.name!r} in {self.template_dir}",
+                                  "create it, or correct the name in the include") from None
+        except RecursionError:
+            raise TemplateProblem(f"{_traceback_location()}: templates include each other (or a macro calls itself) without end",
+                                  "remove the include that leads back to a template already being rendered") from None
+        except Exception as exc:  # any expression a template evaluates: 1/0, a bad format spec, ...
+            raise TemplateProblem(f"{_traceback_location()}: {type(exc).__name__}: {exc}",
+                                  "fix the expression at that line") from None
+
+    def _undefined(self, exc: jinja2.UndefinedError) -> TemplateProblem:
+        name = re.match(r"'(\w+)' is undefined", exc.message or "")
+        if name and name.group(1) in self.env.filters:  # {{ num(x) }} for {{ x | num }}
+            return TemplateProblem(f"{_traceback_location()}: {name.group(1)} is a filter, not a function",
+                                   f"write {{{{ r.<section>.<value> | {name.group(1)} }}}}")
+        return TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
+                               "check the name against the section's results (see _build/results)")
 
     def _echo(self, entry) -> Markup:
         """An earlier ledger entry printed again, for the appendix of numbers."""

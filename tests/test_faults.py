@@ -120,3 +120,11 @@ def test_sigterm_during_a_build_unwinds_like_ctrl_c(tmp_path, capsys, monkeypatc
     code, err = run([], tmp_path, capsys)
     assert code == 130 and err == "interrupted: the stored results and the last report are unchanged\n"
     assert signal.getsignal(signal.SIGTERM) is handler  # restored for whoever called main
+
+
+def test_a_template_that_fails_while_rendering_exits_2_naming_the_template_and_line(tiny, capsys):
+    (tiny.templates / "counting.qmd.j2").write_text("# Counting\n\n{{ 1/0 }}\n")
+    code = main(tiny, ["--profile", "quick", "--to", "md", "--quiet", "--out", str(tiny.root / "_build")])
+    err = capsys.readouterr().err
+    assert code == 2 and "error: counting.qmd.j2:3: ZeroDivisionError: division by zero" in err
+    assert "hint: fix the expression at that line" in err and "Traceback" not in err
