@@ -84,11 +84,14 @@ class Store:
                       artifact_dir)
 
     def read_unverified(self, section: str, seed: int) -> dict | None:
-        """The record's JSON without any check, for ``--check`` to name what was edited."""
+        """The record's JSON without its checksums, for ``--check`` to name what was edited;
+        ``None`` when there is none, or it is another unit's record (copied in by hand)."""
         try:
-            return json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
+            raw = json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        mine = isinstance(raw, dict) and (raw.get("section"), raw.get("seed")) == (section, seed)
+        return raw if mine and isinstance(raw.get("data"), dict) and isinstance(raw.get("meta"), dict) else None
 
     def stage(self, section: str) -> Path:
         """A fresh temporary folder for a result's artifacts, inside the store (same filesystem)."""

@@ -61,6 +61,31 @@ def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_val
     assert not any("checksum" in p for p in problems)
 
 
+def test_a_record_copied_in_from_another_section_is_refused_by_check_and_build(built, caplog):
+    copied = built / "results" / "quick" / "dynamics" / "seed-0.json"
+    copied.parent.mkdir(parents=True)
+    copied.write_text(record_file(built).read_text())  # toy_mlp's record, where dynamics keeps its own
+    try:
+        problems = check(PROJECT, options(built))
+        summary = build(PROJECT, options(built))
+    finally:
+        copied.unlink()
+    refused = f"{copied} holds the result of toy_mlp seed 0 (a record copied or moved by hand)"
+    assert problems == [f"dynamics[seed=0]: {refused}"]
+    assert refused in caplog.text and outcomes(summary)["dynamics"] is Outcome.SKIPPED
+
+
+def test_check_names_a_hand_edited_record_its_invariants_cannot_read(tiny):
+    build(tiny, tiny_options(tiny))
+    path = tiny.root / "_build" / "results" / "quick" / "counting" / "seed-0.json"
+    raw = json.loads(path.read_text())
+    del raw["data"]["numbers"]
+    path.write_text(json.dumps(raw))
+    problems = check(tiny, tiny_options(tiny))
+    assert ("counting[seed=0]: its data cannot be checked, the invariants fail with KeyError: 'numbers'"
+            in problems)
+
+
 def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(built, monkeypatch):
     stored = json.loads(record_file(built).read_text())["data"]
     monkeypatch.setattr(experiments.toy_mlp, "run", lambda config, ctx: flip_first_activation(stored))
