@@ -141,9 +141,7 @@ def build(project: Project, options: Options) -> Summary:
     with build_lock(paths):
         units, store = plan_all(project, options, paths, sets)
         chosen = set(options.sections or project.names)
-        for unit in units:
-            if unit.freshness is Freshness.CORRUPT:
-                log.warning("ignoring a corrupt result, it will be recomputed: %s", unit.reasons[0])
+        warn_unusable(units, chosen)
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
         jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
@@ -151,6 +149,23 @@ def build(project: Project, options: Options) -> Summary:
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
+
+
+def warn_unusable(units: list[Unit], chosen: set[str]) -> None:
+    """Say what becomes of each damaged result: recomputed by this build, or shown for what it is until then."""
+    for unit in units:
+        damaged = unit.stored is not None and bool(unit.stored.damaged)
+        if unit.freshness is not Freshness.CORRUPT and not damaged:
+            continue
+        later = f"until `python build.py {unit.section}` recomputes it"
+        what = "a stored figure is damaged" if damaged else "ignoring a corrupt result"
+        if unit.section in chosen:
+            outcome = "it will be recomputed"
+        elif damaged:
+            outcome = f"the report shows {unit.section} as stale, without that figure, {later}"
+        else:
+            outcome = f"the report leaves {unit.section} out {later}"
+        log.warning("%s, %s: %s", what, outcome, unit.reasons[0])
 
 
 def settle(units: list[Unit], ran: list[Result]) -> list[Result]:
@@ -197,13 +212,21 @@ def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Un
     if prov.get("profile") != profile:
         return [f"the report in {paths.root} was built with the {prov.get('profile')} profile; "
                 f"check it with `python build.py --check --profile {prov.get('profile')}`"]
+    problems = _damage_not_shown(units, prov)
     stored = [SectionView(name, [_unverified_record(u, raw[u.label]) for u in units
                                  if u.section == name and raw[u.label] is not None])
               for name in project.names]
     shown = results_view(stored, prov)
-    problems = checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
+    problems += checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
     pdf = paths.report("pdf")
     return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
+
+
+def _damage_not_shown(units: list[Unit], prov: dict) -> list[str]:
+    """Stored figures damaged since the report was rendered: it shows them as if they were whole."""
+    marked = {(section.get("name"), reason) for section in prov.get("sections", []) for reason in section.get("stale", [])}
+    return [f"{u.label}: {u.reasons[0]}, and the report does not say so; rebuild it with `python build.py {u.section}`"
+            for u in units if u.stored and u.stored.damaged and (u.section, u.reasons[0]) not in marked]
 
 
 def _read_json(path: Path):

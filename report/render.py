@@ -117,8 +117,18 @@ class Renderer:
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
         section = file.path.partition(".")[0]
-        target = os.path.relpath(self._view.artifact_dirs[section] / str(file), self.out_dir)
+        path = self._view.artifact_dirs[section] / str(file)
+        if path in self._view.damaged:
+            return self._damaged_figure(file, section.partition("@")[0], caption, label)
+        target = os.path.relpath(path, self.out_dir)
         return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
+
+    def _damaged_figure(self, file: TrackedStr, section: str, caption: str, label: str) -> Markup:
+        """A numbered figure without its image (the assets' filter makes it one), saying why.
+        No code span in it: typst would number a figure holding code as a listing."""
+        return Markup(f"::: {{#{label} .missing-figure}}\n**The stored figure "
+                      f"{self.record(file, 'text')} is missing or damaged;** "
+                      f"*python build.py {section}* draws it again.\n\n{caption}\n:::\n")
 
     def table(self, rows, columns, caption: str, label: str) -> Markup:
         """A pipe table from result rows; ``columns`` is a list of (key, header, "kind:digits")."""
