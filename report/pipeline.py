@@ -20,10 +20,11 @@ from pathlib import Path
 
 from report import backends, checks, provenance
 from report import config as configs
-from report.errors import CheckFailed, OutputError, UsageError
+from report.errors import CheckFailed, Interrupted, OutputError, UsageError
 from report.fingerprint import HashMemo, library_versions, sha256_file
 from report.paths import OutputPaths
 from report.project import ENGINE_DIR, Project
+from report.publish import manifest, publish, stale_outputs, staging
 from report.render import Renderer
 from report.runner import Runner, capped_jobs, default_jobs, plan
 from report.status import Freshness, Outcome
@@ -140,15 +141,54 @@ def build(project: Project, options: Options) -> Summary:
     paths = check_out_dir(project, options.out)
     with build_lock(paths):
         units, store = plan_all(project, options, paths, sets)
-        chosen = set(options.sections or project.names)
-        warn_unusable(units, chosen)
-        to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
-        jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
-        runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                        options.device, jobs, options.scheduler, options.show_progress)
-        results = enforce_invariants(project, settle(units, runner.run(to_run)))
-        outputs = render(project, results, options, paths)
+        before = file_states(paths, store, units)
+        try:
+            results, outputs = run_and_render(project, options, paths, units, store)
+        except KeyboardInterrupt:
+            raise interruption(paths, store, units, before) from None
     return Summary(results, outputs, time.perf_counter() - start)
+
+
+def run_and_render(project: Project, options: Options, paths: OutputPaths, units: list[Unit],
+                   store: Store) -> tuple[list[Result], dict[str, Path]]:
+    chosen = set(options.sections or project.names)
+    warn_unusable(units, chosen)
+    to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
+    jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
+    runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
+                    options.device, jobs, options.scheduler, options.show_progress)
+    results = enforce_invariants(project, settle(units, runner.run(to_run)))
+    return results, render(project, results, options, paths)
+
+
+def file_states(paths: OutputPaths, store: Store, units: list[Unit]) -> dict[Path, tuple | None]:
+    """What a build may replace (each unit's record and failure mark, the report's files), as
+    (inode, mtime, size): a file replaced by a rename, or rewritten, reads differently after."""
+    files = [path for u in units
+             for path in (store.record_path(u.section, u.seed), store.failure_path(u.section, u.seed))]
+    return {path: _state(path) for path in [*files, *_report_files(paths)]}
+
+
+def _report_files(paths: OutputPaths) -> list[Path]:
+    return [paths.document, paths.ledger, paths.provenance, *map(paths.report, backends.FORMATS)]
+
+
+def _state(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def interruption(paths: OutputPaths, store: Store, units: list[Unit], before: dict) -> Interrupted:
+    """Ctrl-C or SIGTERM during a build, with what it had already stored and whether it replaced the report."""
+    after = file_states(paths, store, units)
+    changed = {path for path, state in after.items() if before[path] != state}
+    return Interrupted(stored=[u.label for u in units if store.record_path(u.section, u.seed) in changed],
+                       failed=[u.label for u in units if store.failure_path(u.section, u.seed) in changed
+                               and after[store.failure_path(u.section, u.seed)] is not None],
+                       replaced=any(path in changed for path in _report_files(paths)))
 
 
 def warn_unusable(units: list[Unit], chosen: set[str]) -> None:
@@ -218,13 +258,16 @@ def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Un
               for name in project.names]
     shown = results_view(stored, prov)
     problems += checks.verify_html(paths.report("html").read_text(encoding="utf-8"), ledger, shown.results)  # pragma: no mutate (codec names are case-blind; UTF-8 is the default here)
+    stale = stale_outputs(paths, prov.get("outputs"), backends.FORMATS)
     pdf = paths.report("pdf")
-    return problems + (checks.verify_pdf(pdf, ledger) if pdf.exists() else [])
+    pdf_problems = checks.verify_pdf(pdf, ledger) if pdf.exists() and "pdf" not in stale else []
+    return problems + list(stale.values()) + pdf_problems
 
 
 def _damage_not_shown(units: list[Unit], prov: dict) -> list[str]:
     """Stored figures damaged since the report was rendered: it shows them as if they were whole."""
-    marked = {(section.get("name"), reason) for section in prov.get("sections", []) for reason in section.get("stale", [])}
+    marked = {(section.get("name"), reason) for section in prov.get("sections", [])
+              for reason in section.get("stale", [])}
     return [f"{u.label}: {u.reasons[0]}, and the report does not say so; rebuild it with `python build.py {u.section}`"
             for u in units if u.stored and u.stored.damaged and (u.section, u.reasons[0]) not in marked]
 
@@ -283,12 +326,23 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     problems = checks.untraced_numbers(document.text, project.templates)
     if problems:
         raise CheckFailed(problems)
-    write_atomic(paths.document, document.text.encode("utf-8"))
-    write_atomic(paths.ledger, json.dumps(document.ledger.as_json(), indent=1).encode())
-    write_atomic(paths.provenance, json.dumps(prov, indent=1).encode())
-    written = backends.choose(options.engine, project).render(paths.document, options.to)
-    write_atomic(paths.render_key, key.encode())
-    return written
+    with staging(paths) as stage:
+        write_atomic(stage.name(paths.document), document.text.encode("utf-8"))
+        written = backends.choose(options.engine, project).render(stage.name(paths.document), options.to)
+        write_atomic(stage.name(paths.ledger), json.dumps(document.ledger.as_json(), indent=1).encode())
+        write_atomic(stage.name(paths.provenance),
+                     json.dumps({**prov, "outputs": manifest(written)}, indent=1).encode())
+        publish(stage, [paths.document, *outputs.values(), paths.ledger, paths.provenance], paths.render_key, key)
+    _note_formats_not_rebuilt(paths, options.to)
+    return outputs
+
+
+def _note_formats_not_rebuilt(paths: OutputPaths, formats: list[str]) -> None:
+    for fmt in backends.FORMATS:
+        if fmt not in formats and paths.report(fmt).exists():
+            log.warning("%s is left from an earlier build (this one wrote --to %s): `--check` reports it as "
+                        "stale; build with --to %s, or delete it", paths.report(fmt), ",".join(formats),
+                        ",".join([*formats, fmt]))
 
 
 def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool]) -> str:

@@ -205,7 +205,8 @@ class Renderer:
             raise TemplateProblem(f"{_traceback_location()}: no template {exc.name!r} in {self.template_dir}",
                                   "create it, or correct the name in the include") from None
         except RecursionError:
-            raise TemplateProblem(f"{_traceback_location()}: templates include each other (or a macro calls itself) without end",
+            raise TemplateProblem(f"{_traceback_location()}: templates include each other "
+                                  "(or a macro calls itself) without end",
                                   "remove the include that leads back to a template already being rendered") from None
         except Exception as exc:  # any expression a template evaluates: 1/0, a bad format spec, ...
             raise TemplateProblem(f"{_traceback_location()}: {type(exc).__name__}: {exc}",

@@ -43,23 +43,23 @@ class PandocBackend:
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
                 "--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections", *extra]
 
-    def _run(self, args: list[str], cwd: Path) -> None:
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    def _run(self, args: list[str], document: Path) -> None:
+        result = subprocess.run(args, cwd=document.parent, capture_output=True, text=True)
         if result.returncode != 0:
             raise RendererError(f"pandoc failed ({result.returncode}): {result.stderr.strip()[:2000]}",
-                                f"inspect {cwd / 'report.qmd'} at the place pandoc names")
+                                f"inspect {document} at the place pandoc names")
 
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
         with replacing(out) as tmp:
             self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
-                                   "--css", str(ASSETS / "report.css")), document.parent)
+                                   "--css", str(ASSETS / "report.css")), document)
         return out
 
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
         with replacing(out) as tmp:
-            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)  # pragma: no mutate (pandoc reads format names case-blind)
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document)  # pragma: no mutate (pandoc reads format names case-blind)
         return out
 
     def typst_preamble(self) -> str:
@@ -74,7 +74,7 @@ class PandocBackend:
         typ = document.with_suffix(".typ")
         self._run(self.command(document, "typst", typ, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
                                "--variable", f"header-includes={self.typst_preamble()}",
-                               "--variable", "papersize=a4"), document.parent)
+                               "--variable", "papersize=a4"), document)
         try:
             pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location
