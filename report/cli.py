@@ -19,7 +19,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from report.context import OFFSCREEN_BACKEND
-from report.errors import BuildError, CheckFailed, UsageError
+from report.errors import BuildError, CheckFailed, Interrupted, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
 from report.status import Outcome
@@ -146,8 +146,8 @@ def _run(project: Project, argv: list[str] | None) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: the stored results and the last report are unchanged", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # from a build: what it changed; elsewhere nothing was
+        print(f"interrupted: {exc if isinstance(exc, Interrupted) else Interrupted()}", file=sys.stderr)
         return 130
     print_summary(summary)
     if not summary.failed:

@@ -51,10 +51,16 @@ def check_figure_backend() -> None:
     name = os.environ.get("MPLBACKEND") or OFFSCREEN_BACKEND  # matplotlib ignores an empty one
     if name == OFFSCREEN_BACKEND:
         return  # known good: skip importing matplotlib
+    # An import that fails half-way leaves matplotlib's submodules behind and every later import
+    # in this process broken, so import it without the variable and apply the name once checked.
+    os.environ.pop("MPLBACKEND")
     try:
-        from matplotlib import rcsetup  # importing matplotlib checks the variable
-
-        rcsetup.validate_backend(name)  # for a matplotlib imported before the variable was set
+        import matplotlib
+        from matplotlib import rcsetup
+    finally:
+        os.environ["MPLBACKEND"] = name
+    try:
+        matplotlib.rcParams["backend"] = rcsetup.validate_backend(name)
     except ValueError:
         raise UsageError(f"the environment variable MPLBACKEND={name!r} names no matplotlib "
                          f"backend, so no section could draw a figure",

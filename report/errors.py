@@ -10,6 +10,9 @@
     ├── ClaimError              a sentence in the report no longer holds (exit 1)
     └── CheckFailed             --check found mismatches (exit 1)
 
+    Interrupted                 a KeyboardInterrupt (Ctrl-C, SIGTERM) during a build, with what
+                                it had changed on disk (exit 130)
+
 Exceptions carry data only; nothing is printed or logged when one is raised.
 """
 from __future__ import annotations
@@ -63,3 +66,21 @@ class CheckFailed(BuildError):
         super().__init__(f"the report does not match its results ({len(problems)} problems):\n{listing}",
                          "rebuild with `python build.py`, or rerun the named sections with --force")
         self.problems = problems
+
+
+class Interrupted(KeyboardInterrupt):
+    """A build stopped by Ctrl-C or SIGTERM; ``str()`` says what it had changed and what it kept."""
+
+    def __init__(self, stored: list[str] = (), failed: list[str] = (), replaced: bool = False):
+        super().__init__()
+        self.stored, self.failed, self.replaced = list(stored), list(failed), replaced
+
+    def __str__(self) -> str:
+        results = (f"stored the new results of {', '.join(self.stored)}; the other stored results"
+                   if self.stored else "the stored results")
+        text = (f"{results} are unchanged; the report was replaced by this build's, with its ledger and provenance"
+                if self.replaced else f"{results} and the last report are unchanged")
+        if self.failed:
+            text += (f"; recorded that {', '.join(self.failed)} failed, so the next build reruns "
+                     + ("it" if len(self.failed) == 1 else "them"))
+        return text

@@ -25,7 +25,7 @@ import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
-from report.errors import ClaimError, TemplateProblem
+from report.errors import BuildError, ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
 from report.view import SectionView, results_view
@@ -51,7 +51,7 @@ class Document:
 
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
-        self.out_dir, self.draft = out_dir, draft
+        self.template_dir, self.out_dir, self.draft = template_dir, out_dir, draft
         self.ledger, self.claims = Ledger(), []
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
@@ -117,8 +117,18 @@ class Renderer:
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
         section = file.path.partition(".")[0]
-        target = os.path.relpath(self._view.artifact_dirs[section] / str(file), self.out_dir)
+        path = self._view.artifact_dirs[section] / str(file)
+        if path in self._view.damaged:
+            return self._damaged_figure(file, section.partition("@")[0], caption, label)
+        target = os.path.relpath(path, self.out_dir)
         return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
+
+    def _damaged_figure(self, file: TrackedStr, section: str, caption: str, label: str) -> Markup:
+        """A numbered figure without its image (the assets' filter makes it one), saying why.
+        No code span in it: typst would number a figure holding code as a listing."""
+        return Markup(f"::: {{#{label} .missing-figure}}\n**The stored figure "
+                      f"{self.record(file, 'text')} is missing or damaged;** "
+                      f"*python build.py {section}* draws it again.\n\n{caption}\n:::\n")
 
     def table(self, rows, columns, caption: str, label: str) -> Markup:
         """A pipe table from result rows; ``columns`` is a list of (key, header, "kind:digits")."""
@@ -184,12 +194,31 @@ class Renderer:
     def _render(self, template: str, **context) -> str:
         try:
             return self.env.get_template(template).render(**context)
+        except BuildError:
+            raise  # already names its template line
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"template syntax error in {exc.name or exc.filename}, line {exc.lineno}: "
                                   f"{exc.message}", "fix the template at that line") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
-                                  "check the name against the section's results (see _build/results)") from None
+            raise self._undefined(exc) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(f"{_traceback_location()}: no template {exc.name!r} in {self.template_dir}",
+                                  "create it, or correct the name in the include") from None
+        except RecursionError:
+            raise TemplateProblem(f"{_traceback_location()}: templates include each other "
+                                  "(or a macro calls itself) without end",
+                                  "remove the include that leads back to a template already being rendered") from None
+        except Exception as exc:  # any expression a template evaluates: 1/0, a bad format spec, ...
+            raise TemplateProblem(f"{_traceback_location()}: {type(exc).__name__}: {exc}",
+                                  "fix the expression at that line") from None
+
+    def _undefined(self, exc: jinja2.UndefinedError) -> TemplateProblem:
+        name = re.match(r"'(\w+)' is undefined", exc.message or "")
+        if name and name.group(1) in self.env.filters:  # {{ num(x) }} for {{ x | num }}
+            return TemplateProblem(f"{_traceback_location()}: {name.group(1)} is a filter, not a function",
+                                   f"write {{{{ r.<section>.<value> | {name.group(1)} }}}}")
+        return TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
+                               "check the name against the section's results (see _build/results)")
 
     def _echo(self, entry) -> Markup:
         """An earlier ledger entry printed again, for the appendix of numbers."""

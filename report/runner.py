@@ -39,7 +39,7 @@ from report.errors import BuildError, UsageError
 from report.project import Project
 from report.section import SectionSpec
 from report.status import Freshness, Outcome
-from report.store import CorruptRecord, Record, Store
+from report.store import CorruptRecord, DamagedArtifacts, Record, Store
 from report.units import Result, Unit
 
 log = logging.getLogger("report")
@@ -83,6 +83,8 @@ def _plan_unit(section: SectionSpec, config, parts: dict, store: Store) -> Unit:
 
     try:
         stored = store.load(section.name, config.seed)
+    except DamagedArtifacts as exc:  # its numbers are sound: shown as stale, without those figures
+        return unit(Freshness.STALE, [str(exc)], exc.record)
     except CorruptRecord as exc:
         return unit(Freshness.CORRUPT, [str(exc)], None)
     if stored is None:

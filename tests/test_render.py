@@ -60,6 +60,24 @@ def test_a_syntax_error_names_the_template_and_line(tmp_path):
     assert error.value.hint == "fix the template at that line"
 
 
+@pytest.mark.parametrize("body,others,message,hint", [
+    ("a\n{% include 'report.qmd.j2' %}", {}, "report.qmd.j2:2: templates include each other (or a macro calls "
+     "itself) without end", "remove the include that leads back to a template already being rendered"),
+    ("a\n{% include 'part.j2' %}", {"part.j2": "b\n\n{% include 'gone.j2' %}"}, "part.j2:3: no template 'gone.j2' in ",
+     "create it, or correct the name in the include"),
+    ('a\n{{ num("x") }}', {}, "report.qmd.j2:2: num is a filter, not a function",
+     "write {{ r.<section>.<value> | num }}"),
+    ("a\n\n{{ 1/0 }}", {}, "report.qmd.j2:3: ZeroDivisionError: division by zero", "fix the expression at that line"),
+    ("{{ r.sec.acc | num('x') }}", {}, "report.qmd.j2:1: ValueError: ", "fix the expression at that line"),
+], ids=["includes itself", "includes a missing file", "a filter called", "divides by zero", "a bad format"])
+def test_a_template_that_fails_while_rendering_names_the_template_and_line(tmp_path, body, others, message, hint):
+    for name, text in others.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(TemplateProblem) as error:
+        render(tmp_path, body, {"acc": 0.5})
+    assert error.value.message.startswith(message) and error.value.hint == hint
+
+
 def test_comments_are_dropped_and_pandoc_attributes_and_the_final_newline_kept(tmp_path):
     doc = render(tmp_path, "A<#-- 5 runs --#>B\n## Results {#sec-results}\n", {})
     assert doc.text == "A" + "B\n## Results {#sec-results}\n"

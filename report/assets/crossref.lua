@@ -1,4 +1,5 @@
--- Numbers figures and tables, resolves @fig-x / @tbl-x references, and styles banners.
+-- Numbers figures and tables, resolves @fig-x / @tbl-x references, styles banners, and keeps a
+-- figure whose image is damaged as a numbered figure that says so.
 -- HTML: "Figure 3: caption" prefixes and "Figure 3" links, each in a span the checks exempt.
 -- Typst: typst numbers figures itself; references become native @label references.
 
@@ -51,6 +52,14 @@ local function banner(div)
   return nil
 end
 
+-- A figure whose stored image is damaged comes as a Div (the reason, then the caption): it
+-- becomes a figure without an image, so its number and the references to it stay.
+local function missing_figure(div)
+  if not div.classes:includes("missing-figure") then return nil end
+  local body = pandoc.Blocks({ table.unpack(div.content, 1, #div.content - 1) })
+  return pandoc.Figure(body, { long = { div.content[#div.content] } }, div.attr)
+end
+
 -- Typst links need a label on an element; a number inside a heading has none, so the
 -- appendix's links to numbers stay plain text in the PDF.
 local function number_link(link)
@@ -59,6 +68,7 @@ local function number_link(link)
 end
 
 return {
+  { Div = missing_figure },
   { Figure = number, Table = number, Div = banner, Link = number_link },
   { Cite = reference },
 }

@@ -43,27 +43,28 @@ class PandocBackend:
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
                 "--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections", *extra]
 
-    def _run(self, args: list[str], cwd: Path, out: Path) -> None:
-        """Run pandoc for the output ``out``; its complaint, without Haskell's call stack, on failure."""
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    def _run(self, args: list[str], document: Path, out: Path) -> None:
+        """Run pandoc on ``document`` for the output ``out``; its complaint, without Haskell's call
+        stack, on failure."""
+        result = subprocess.run(args, cwd=document.parent, capture_output=True, text=True)
         if result.returncode == 0:
             return
         complaint = result.stderr.split("HasCallStack backtrace:")[0].strip()
         raise_if_disk_full(out, complaint)
         raise RendererError(f"pandoc failed ({result.returncode}): {complaint[:2000]}",
-                            f"inspect {cwd / 'report.qmd'} at the place pandoc names")
+                            f"inspect {document} at the place pandoc names")
 
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
         with replacing(out) as tmp:
             self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
-                                   "--css", str(ASSETS / "report.css")), document.parent, out)
+                                   "--css", str(ASSETS / "report.css")), document, out)
         return out
 
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
         with replacing(out) as tmp:
-            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent, out)  # pragma: no mutate (pandoc reads format names case-blind)
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document, out)  # pragma: no mutate (pandoc reads format names case-blind)
         return out
 
     def typst_preamble(self) -> str:
@@ -76,10 +77,10 @@ class PandocBackend:
         import typst
 
         typ = document.with_suffix(".typ")
-        with replacing(typ) as tmp:
+        with replacing(typ) as tmp:  # a full disk leaves no half-written Typst source
             self._run(self.command(document, "typst", tmp, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
                                    "--variable", f"header-includes={self.typst_preamble()}",
-                                   "--variable", "papersize=a4"), document.parent, typ)
+                                   "--variable", "papersize=a4"), document, typ)
         try:
             pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location
