@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from report import backends, checks, provenance
+from report import backends, checks, history, provenance
 from report import config as configs
 from report.errors import CheckFailed, OutputError, UsageError
 from report.fingerprint import HashMemo, library_versions, sha256_file
@@ -147,7 +147,7 @@ def build(project: Project, options: Options) -> Summary:
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
         jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                        options.device, jobs, options.scheduler, options.show_progress)
+                        options.device, jobs, options.scheduler, options.show_progress, project.libraries)
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
@@ -232,7 +232,8 @@ def _render_document(project: Project, results: list[Result], options: Options, 
                      draft: bool, git: tuple[str, bool] | None = None):
     views = section_views(project, results)
     prov = provenance.collect(options.profile, provenance_entries(project, views, results),
-                              git or provenance.git_state(project.root), library_versions(project.libraries))
+                              git or provenance.git_state(project.root), library_versions(project.libraries),
+                              backends.choose(options.engine, project).versions())
     document = Renderer(project.templates, paths.root, draft=draft).render(views, prov, profile=options.profile)
     return document, document.results["provenance"]
 
@@ -259,7 +260,16 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     write_atomic(paths.provenance, json.dumps(prov, indent=1).encode())
     written = backends.choose(options.engine, project).render(paths.document, options.to)
     write_atomic(paths.render_key, key.encode())
+    _keep_in_history(paths)
     return written
+
+
+def _keep_in_history(paths: OutputPaths) -> None:
+    """Keep this build for ``--diff``; a history that cannot be written costs the report nothing."""
+    try:
+        history.keep(paths)
+    except OSError as exc:
+        log.warning("could not keep this build in %s for --diff: %s", paths.history, exc)
 
 
 def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool]) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from report import config as configs
-from report import fingerprint
+from report import fingerprint, machine
 from report.context import Context
 from report.errors import BuildError, UsageError
 from report.project import Project
@@ -47,6 +47,7 @@ class Payload:
     traceback: str = ""
     user_error: bool = False
     worker: str = ""  # host:pid of the process that ran the unit
+    machine: dict = field(default_factory=dict)  # machine.describe() of where it ran
 
 
 def plan(project: Project, profile: str, sets: dict[str, dict[str, str]], store: Store,
@@ -86,8 +87,10 @@ def _plan_unit(section: SectionSpec, config, parts: dict, store: Store) -> Unit:
     return unit(Freshness.STALE, fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"], stored)
 
 
-def execute_unit(module_name: str, config, device: str, show_progress: bool) -> Payload:
-    """Run one unit anywhere (this process, a pool worker, a Dask worker); never raises."""
+def execute_unit(module_name: str, config, device: str, show_progress: bool,
+                 libraries: tuple[str, ...] = ()) -> Payload:
+    """Run one unit anywhere (this process, a pool worker, a Dask worker); never raises.
+    ``libraries`` are the project's: the machine's description names their builds and threads."""
     module = importlib.import_module(module_name)
     with tempfile.TemporaryDirectory(prefix="unit-") as tmp:
         ctx = Context(Path(tmp), device=device, show_progress=show_progress)
@@ -99,7 +102,8 @@ def execute_unit(module_name: str, config, device: str, show_progress: bool) -> 
                            traceback=traceback.format_exc(), user_error=isinstance(exc, BuildError))
         wall = time.perf_counter() - start
         files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
-    return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}")
+    return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}",
+                   machine=machine.describe(libraries, data.get("device", device)))
 
 
 def limit_threads(threads: int) -> None:
@@ -138,6 +142,7 @@ class Runner:
     jobs: int = 1
     scheduler: str | None = None
     show_progress: bool = True
+    libraries: tuple[str, ...] = ()  # the project's, named in each result's machine description
 
     def run(self, units: list[Unit]) -> list[Result]:
         """One result per unit, in the order given."""
@@ -155,11 +160,13 @@ class Runner:
         for unit in units:
             log.info("running %s", unit.label)
             results.append(self._finish(unit, execute_unit(unit.module, unit.config, self.device,
-                                                           self.show_progress)))
+                                                           self.show_progress, self.libraries)))
         return results
 
     def _run_on(self, executor: Executor, units: list[Unit]) -> list[Result]:
-        futures = {executor.submit(execute_unit, u.module, u.config, self.device, False): u for u in units}  # pragma: no mutate (no bars in workers: None is as false as False)
+        progress_in_workers = False  # pragma: no mutate (no bars in workers: None is as false as False)
+        futures = {executor.submit(execute_unit, u.module, u.config, self.device, progress_in_workers,
+                                   self.libraries): u for u in units}
         bar = tqdm(total=len(units), desc="sections", disable=not self.show_progress, leave=False)
         finished = {}
         for future in as_completed(futures):
@@ -192,7 +199,7 @@ class Runner:
         for name, content in payload.files.items():
             (staged / name).write_bytes(content)
         meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
-                "worker": payload.worker,
+                "worker": payload.worker, "machine": payload.machine,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         record = self.store.commit(unit.section, unit.seed, staged, fingerprint=unit.fingerprint,
                                    parts=unit.parts, data=payload.data, meta=meta)
