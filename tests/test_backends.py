@@ -201,3 +201,9 @@ def test_the_quarto_found_on_path_is_the_one_run_and_pandoc_gets_the_project_s_f
     ((typ, _, font_paths),) = fake_typst
     assert '#set text(font: ("Libertinus Serif", "IPAexGothic",)' in typ
     assert font_paths == [str(p) for p in PROJECT.font_paths]
+
+
+def test_quarto_names_its_own_version_and_those_of_the_pandoc_and_typst_it_bundles(tmp_path):
+    quarto = fake_quarto(tmp_path, 'case "$1" in pandoc) echo "pandoc 3.4";; typst) echo "typst 0.11.0 (abc)";;'
+                                   ' *) echo "1.6.39";; esac')
+    assert QuartoBackend(quarto).versions() == {"quarto": "1.6.39", "pandoc": "3.4", "typst": "0.11.0"}
