@@ -111,7 +111,7 @@ def builds_to_compare(paths: OutputPaths, ref: str = "") -> tuple[Build, Build]:
     """
     if not paths.ledger.exists():
         raise UsageError(f"no report in {paths.root} to compare", "build it first with `python build.py`")
-    current = Build(str(paths.root), paths.root)
+    current = Build(_shown(paths.root), paths.root)
     kept = history.builds(paths.history)
     return (_named(ref, kept, current, paths) if ref else _previous(current, kept, paths)), current
 
@@ -228,6 +228,11 @@ def _named(ref: str, kept: list[Build], current: Build, paths: OutputPaths) -> B
     raise UsageError(f"--diff {ref}: no build of that name or commit in {paths.history}, "
                      "and no build folder (with ledger.json) at that path",
                      f"name a kept build (the latest: {recent}), a commit prefix, or another output folder")
+
+
+def _shown(folder: Path) -> str:
+    """A folder as the user would name it: relative to the working directory when inside it."""
+    return str(folder.relative_to(Path.cwd())) if folder.is_relative_to(Path.cwd()) else str(folder)
 
 
 def _same(build: Build, current: Build) -> bool:
