@@ -187,14 +187,14 @@ def as_text(diff: Diff) -> str:
 
 def as_markdown(diff: Diff) -> str:
     """One pipe table for a pull-request comment, preceded by what was compared."""
-    lines = [f"**{_md(diff.summary())}**: `{_md(diff.new.name)}` against `{_md(diff.old.name)}`", ""]
+    lines = [f"**{_md(diff.summary())}**: {_code(diff.new.name)} against {_code(diff.old.name)}", ""]
     if not diff.changes:
         return "\n".join(lines + ["No printed number changed."]) + "\n"
     lines += ["| section | change | printed | template | result path | old | new | difference |",
               "|:--|:--|:--|:--|:--|--:|--:|--:|"]
     for change in diff.changes:
         shown = change.shown
-        cells = [shown.section, change.change, _md_sentence(shown.context), f"`{shown.where}`", f"`{shown.path}`",
+        cells = [shown.section, change.change, _md_sentence(shown.context), _code(shown.where), _code(shown.path),
                  _md(change.old.text) if change.old else "", _md(change.new.text) if change.new else "",
                  _md(change.difference)]
         lines.append("| " + " | ".join(cells) + " |")
@@ -314,6 +314,11 @@ def _is_number(value) -> bool:
 def _md(text: str) -> str:
     """Text safe in a pipe-table cell."""
     return "".join("\\" + c if c in "\\|*_`[]<>" else c for c in str(text))
+
+
+def _code(text: str) -> str:
+    """Text as code in a pipe-table cell: a code span takes no escapes but the table's pipe."""
+    return "`" + str(text).replace("|", "\\|") + "`"
 
 
 def _md_sentence(context: tuple[str, str, str]) -> str:
