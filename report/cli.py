@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from report import archive, diff, history, machine
+from report.context import OFFSCREEN_BACKEND
 from report.errors import BuildError, CheckFailed, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
@@ -53,6 +55,8 @@ def parser(project: Project) -> argparse.ArgumentParser:
     p.add_argument("--executor", default="local", choices=["local", "dask"],
                    help="where units run: local processes, or a Dask cluster (--scheduler)")
     p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--worker-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for a Dask worker to join the scheduler (default 60)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
     p.add_argument("--draft", action="store_true", help="render false claims highlighted instead of failing")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -81,10 +85,13 @@ def options_from(args) -> Options:
         raise UsageError(f"{' and '.join(modes)} cannot be combined", "give one of them per command")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}", "use --jobs 1 or more")
+    if not 0 < args.worker_timeout < math.inf:  # nan fails both comparisons
+        raise UsageError(f"--worker-timeout must be a positive number of seconds, got {args.worker_timeout:g}",
+                         "use --worker-timeout 60, say")
     return Options(sections=args.sections, profile=args.profile, force=args.force, sets=args.sets,
                    to=[fmt.strip() for fmt in args.to.split(",") if fmt.strip()], out=args.out,
                    engine=args.engine, jobs=args.jobs,
-                   scheduler=args.scheduler if args.executor == "dask" else None,
+                   scheduler=args.scheduler if args.executor == "dask" else None, worker_timeout=args.worker_timeout,
                    device=args.device, draft=args.draft, show_progress=not args.quiet)
 
 
@@ -160,25 +167,27 @@ def print_summary(summary) -> None:
 def main(project: Project, argv: list[str] | None = None) -> int:
     """Run the command line for ``project`` (``build.py`` describes it); return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("MPLBACKEND", OFFSCREEN_BACKEND)
     with terminate_as_interrupt():
         return _run(project, argv)
 
 
 @contextlib.contextmanager
 def terminate_as_interrupt():
-    """SIGTERM (a scheduler or `kill` ending the build) unwinds like Ctrl-C: temporary folders are
-    removed and the same message is printed. Only the main thread may set a handler."""
+    """SIGTERM (a scheduler or `kill` ending the build) and SIGHUP (its terminal closing) unwind
+    like Ctrl-C: worker processes are ended, temporary folders removed, and the same message is
+    printed. Only the main thread may set a handler."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     def interrupt(signum, frame):
         raise KeyboardInterrupt
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run(project: Project, argv: list[str] | None) -> int:

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from report.errors import UsageError
+
+OFFSCREEN_BACKEND = "Agg"  # what the command line draws with unless MPLBACKEND says otherwise
 
 
 @dataclass
@@ -38,3 +43,21 @@ class Context:
         """A tqdm bar on stderr, silent when the build asked for no progress output."""
         return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress,
                     leave=False, dynamic_ncols=True, **kwargs)
+
+
+def check_figure_backend() -> None:
+    """Refuse, before anything runs, an ``MPLBACKEND`` that matplotlib does not know: importing
+    matplotlib fails under it, and with it every section that draws a figure."""
+    name = os.environ.get("MPLBACKEND") or OFFSCREEN_BACKEND  # matplotlib ignores an empty one
+    if name == OFFSCREEN_BACKEND:
+        return  # known good: skip importing matplotlib
+    try:
+        from matplotlib import rcsetup  # importing matplotlib checks the variable
+
+        rcsetup.validate_backend(name)  # for a matplotlib imported before the variable was set
+    except ValueError:
+        raise UsageError(f"the environment variable MPLBACKEND={name!r} names no matplotlib "
+                         f"backend, so no section could draw a figure",
+                         f"unset MPLBACKEND (figures are then drawn off-screen with "
+                         f"{OFFSCREEN_BACKEND}), or set it to a backend matplotlib knows, such as "
+                         f"MPLBACKEND={OFFSCREEN_BACKEND}") from None

@@ -16,7 +16,7 @@ import gzip
 import json
 import re
 import shutil
-import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,7 +69,8 @@ def keep(paths: OutputPaths, now: datetime | None = None) -> Path:
     provenance and its compressed text."""
     paths.history.mkdir(parents=True, exist_ok=True)
     _sweep(paths.history)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=paths.history))
+    staging = paths.history / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    staging.mkdir()  # as any folder is made, so the umask decides who else may read it
     shutil.copyfile(paths.ledger, staging / LEDGER)
     shutil.copyfile(paths.provenance, staging / PROVENANCE)
     if paths.document.exists():

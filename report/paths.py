@@ -29,3 +29,8 @@ class OutputPaths:
 
     def report(self, fmt: str) -> Path:
         return self.root / f"report.{fmt}"
+
+    def written(self, formats: list[str]) -> list[Path]:
+        """The files a build replaces here, besides the store and the logs."""
+        return [self.render_key, self.hashes, self.document, self.ledger, self.provenance,
+                *(self.report(fmt) for fmt in formats)]

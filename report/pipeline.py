@@ -20,6 +20,7 @@ from pathlib import Path
 
 from report import backends, checks, history, provenance
 from report import config as configs
+from report.context import check_figure_backend
 from report.errors import CheckFailed, OutputError, UsageError
 from report.fingerprint import HashMemo, library_versions, sha256_file
 from report.paths import OutputPaths
@@ -27,7 +28,7 @@ from report.project import ENGINE_DIR, Project
 from report.render import Renderer
 from report.runner import Runner, capped_jobs, default_jobs, plan
 from report.status import Freshness, Outcome
-from report.atomic import write_atomic
+from report.atomic import ensure_writable, sweep_temporaries, write_atomic
 from report.store import Record, Store
 from report.units import Result, Unit
 from report.view import SectionView, provenance_entries, results_view, section_views
@@ -46,6 +47,7 @@ class Options:
     engine: str = "auto"
     jobs: int | None = None
     scheduler: str | None = None
+    worker_timeout: float = 60.0
     device: str = "auto"
     draft: bool = False
     show_progress: bool = True
@@ -137,20 +139,32 @@ def plan_all(project: Project, options: Options, paths: OutputPaths, sets,
 def build(project: Project, options: Options) -> Summary:
     start = time.perf_counter()
     sets = validate(project, options)
+    check_figure_backend()
     paths = check_out_dir(project, options.out)
     with build_lock(paths):
+        prepare_output(paths, options.to)
         units, store = plan_all(project, options, paths, sets)
         chosen = set(options.sections or project.names)
         for unit in units:
             if unit.freshness is Freshness.CORRUPT:
                 log.warning("ignoring a corrupt result, it will be recomputed: %s", unit.reasons[0])
         to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
+        ensure_writable(file for u in to_run for file in store.files(u.section, u.seed))
         jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
         runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                        options.device, jobs, options.scheduler, options.show_progress, project.libraries)
+                        options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout,
+                        project.libraries)
         results = enforce_invariants(project, settle(units, runner.run(to_run)))
         outputs = render(project, results, options, paths)
     return Summary(results, outputs, time.perf_counter() - start)
+
+
+def prepare_output(paths: OutputPaths, formats: list[str]) -> None:
+    """Before anything is computed: refuse a folder where the build could not write its files,
+    and remove the temporary files of a build that was killed outright."""
+    ensure_writable(paths.written(formats), folders=[paths.logs])
+    for folder in (paths.root, paths.hashes.parent, paths.logs):
+        sweep_temporaries(folder)
 
 
 def settle(units: list[Unit], ran: list[Result]) -> list[Result]:
@@ -189,7 +203,7 @@ def check(project: Project, options: Options) -> list[str]:
 
 def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Unit], raw: dict,
                             profile: str) -> list[str]:
-    if not paths.report("html").exists():
+    if not paths.report("html").is_file():  # a folder of that name is no report either
         return [f"no report in {paths.root} to check; build it first with `python build.py`"]
     ledger, prov = _read_json(paths.ledger), _read_json(paths.provenance)
     unreadable = [f"{path} is missing or not valid JSON; the next `python build.py` writes it again"

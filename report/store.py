@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from report.atomic import write_atomic
+from report.atomic import sweep_temporaries, write_atomic, writing
+from report.errors import OutputError
 from report.fingerprint import sha256_file
 
 SCHEMA_VERSION = 1
@@ -58,7 +58,6 @@ class Store:
 
     def mark_failed(self, section: str, seed: int, message: str) -> None:
         """Remember that the last run failed, so the next build reruns it despite the old result."""
-        self.section_dir(section).mkdir(parents=True, exist_ok=True)
         write_atomic(self.failure_path(section, seed), message.encode())
 
     def last_failure(self, section: str, seed: int) -> str | None:
@@ -90,10 +89,33 @@ class Store:
         except (OSError, ValueError):
             return None
 
+    def files(self, section: str, seed: int) -> list[Path]:
+        """The files a run of this unit writes (its artifact folders go beside them)."""
+        return [self.record_path(section, seed), self.failure_path(section, seed)]
+
+    def save(self, section: str, seed: int, files: dict[str, bytes], *, fingerprint: str, parts: dict,
+             data: dict, meta: dict) -> Record:
+        """Store a new result with its artifacts (``{file name: bytes}``) and make it current.
+
+        A write that fails (a full disk) raises ``OutputError``, leaves nothing of the new
+        result behind, and keeps the previous result current.
+        """
+        with writing(self.record_path(section, seed)):
+            staged = self.stage(section)
+            try:
+                for name, content in files.items():
+                    (staged / name).write_bytes(content)
+                return self.commit(section, seed, staged, fingerprint=fingerprint, parts=parts, data=data,
+                                   meta=meta)
+            finally:
+                shutil.rmtree(staged, ignore_errors=True)  # gone already when committed
+
     def stage(self, section: str) -> Path:
-        """A fresh temporary folder for a result's artifacts, inside the store (same filesystem)."""
-        self.section_dir(section).mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.section_dir(section)))
+        """A fresh temporary folder for a result's artifacts, inside the store (same filesystem);
+        made as any folder is, so the umask decides who else may read the results."""
+        staged = self.section_dir(section) / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+        staged.mkdir(parents=True)
+        return staged
 
     def commit(self, section: str, seed: int, staged: Path, *, fingerprint: str, parts: dict,
                data: dict, meta: dict) -> Record:
@@ -106,7 +128,11 @@ class Store:
                "fingerprint": fingerprint, "parts": parts, "data": data, "meta": meta,
                "artifact_dir": final_dir.name, "artifacts": artifacts}
         raw["checksum"] = _checksum(raw)
-        write_atomic(path, json.dumps(raw, indent=1, sort_keys=True).encode())
+        try:
+            write_atomic(path, json.dumps(raw, indent=1, sort_keys=True).encode())
+        except OutputError:  # the record was not replaced: its new figures belong to nothing
+            shutil.rmtree(final_dir, ignore_errors=True)
+            raise
         self.failure_path(section, seed).unlink(missing_ok=True)
         self.sweep(section)
         return Record(section, seed, fingerprint, parts, data, meta, final_dir)
@@ -125,8 +151,7 @@ class Store:
         for entry in folder.iterdir():
             if entry.is_dir() and entry.name not in referenced:
                 shutil.rmtree(entry, ignore_errors=True)
-        for tmp in folder.glob(".*.tmp-*"):
-            tmp.unlink(missing_ok=True)
+        sweep_temporaries(folder)
 
 
 def _checksum(raw: dict) -> str:

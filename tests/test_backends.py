@@ -8,7 +8,7 @@ from conftest import PROJECT
 from report import backends
 from report.backends.pandoc import ASSETS, PandocBackend
 from report.backends.quarto import QuartoBackend
-from report.errors import RendererError
+from report.errors import OutputError, RendererError
 
 
 def test_quarto_is_called_with_an_argument_list_per_format():
@@ -201,6 +201,45 @@ def test_the_quarto_found_on_path_is_the_one_run_and_pandoc_gets_the_project_s_f
     ((typ, _, font_paths),) = fake_typst
     assert '#set text(font: ("Libertinus Serif", "IPAexGothic",)' in typ
     assert font_paths == [str(p) for p in PROJECT.font_paths]
+
+
+HASKELL_NO_SPACE = """pandoc: {out}: hPutBuf: resource exhausted (No space left on device)
+HasCallStack backtrace:
+  collectBacktraces, called at libraries/ghc-internal/src/GHC/Internal/Exception.hs:169:13 in ghc-internal
+  throwIO, called at libraries/ghc-internal/src/GHC/Internal/IO/Exception.hs:315:19 in ghc-internal"""
+
+
+def fake_tool(tmp_path, name: str, stderr: str, writes_half: bool = True) -> str:
+    """A stand-in pandoc or quarto that writes half its output, prints ``stderr`` and fails."""
+    half = 'while [ "$1" != "--output" ]; do shift; done; echo half > "$2"\n' if writes_half else ""
+    tool = tmp_path / name
+    tool.write_text(f"#!/bin/bash\n{half}cat >&2 <<'END'\n{stderr}\nEND\nexit 1\n")
+    tool.chmod(0o755)
+    return str(tool)
+
+
+@pytest.mark.parametrize("tool,fmt", [("pandoc", "html"), ("pandoc", "md"), ("pandoc", "pdf"), ("quarto", "html")])
+def test_a_tool_that_fills_the_disk_says_no_space_left_on_the_output_and_leaves_nothing_half_written(
+        document, tmp_path, tool, fmt):
+    out = document.with_suffix(f".{fmt}")
+    out.write_text("old")
+    program = fake_tool(tmp_path, tool, HASKELL_NO_SPACE.format(out=tmp_path / ".report.tmp-1.html"))
+    backend = PandocBackend(program) if tool == "pandoc" else QuartoBackend(program)
+    with pytest.raises(OutputError) as caught:
+        backend.render(document, [fmt])
+    written = document.with_suffix(".typ") if fmt == "pdf" else out  # pandoc writes Typst for the PDF
+    assert caught.value.message == f"no space left on {written}"
+    assert caught.value.hint.startswith(f"free some space on that disk (`df -h {tmp_path}`")
+    assert out.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([tool, "report.qmd", out.name])
+
+
+def test_a_pandoc_failure_is_told_without_haskell_s_call_stack(document, tmp_path):
+    complaint = HASKELL_NO_SPACE.format(out="report.html").replace("resource exhausted (No space left on device)",
+                                                                   "invalid argument")
+    with pytest.raises(RendererError) as caught:
+        PandocBackend(fake_tool(tmp_path, "pandoc", complaint, writes_half=False)).render(document, ["html"])
+    assert caught.value.message == "pandoc failed (1): pandoc: report.html: hPutBuf: invalid argument"
 
 
 def test_quarto_names_its_own_version_and_those_of_the_pandoc_and_typst_it_bundles(tmp_path):

@@ -28,6 +28,8 @@ from report.status import Freshness, Outcome
     (["--set", "toy_mlp.max_epochs=0"], "must be at least 1"),
     (["--to", "docx"], "unknown output format docx"),
     (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--worker-timeout", "0"], "--worker-timeout must be a positive number of seconds, got 0"),
+    (["--worker-timeout", "nan"], "--worker-timeout must be a positive number of seconds, got nan"),
 ])
 def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path, no_build):
     assert main(PROJECT, [*argv, "--out", str(tmp_path / "out")]) == 2
@@ -64,6 +66,7 @@ HELP = {  # what `python build.py --help` says about each argument
     "--jobs JOBS": "parallel jobs for stale sections and seeds",
     "--executor {local,dask}": "where units run: local processes, or a Dask cluster (--scheduler)",
     "--scheduler SCHEDULER": "Dask scheduler address, e.g. tcp://host:8786",
+    "--worker-timeout SECONDS": "how long to wait for a Dask worker to join the scheduler (default 60)",
     "--device {auto,cpu,cuda}": "torch device",
     "--draft": "render false claims highlighted instead of failing",
     "--quiet": "no progress bars",
@@ -93,22 +96,22 @@ def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build
     assert vars(parser(PROJECT).parse_args([])) == {
         "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
-        "scheduler": None, "device": "auto", "draft": False, "quiet": False, "diff": None, "format": "text",
-        "export": None, "import_from": None}
+        "scheduler": None, "worker_timeout": 60.0, "device": "auto", "draft": False, "quiet": False, "diff": None,
+        "format": "text", "export": None, "import_from": None}
     assert options_from(parser(PROJECT).parse_args([])) == Options(
         sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
-        jobs=None, scheduler=None, device="auto", draft=False, show_progress=True)
+        jobs=None, scheduler=None, worker_timeout=60.0, device="auto", draft=False, show_progress=True)
 
 
 def test_every_flag_reaches_the_build_options():
     args = parser(PROJECT).parse_args([
         "kmnist", "toy_mlp", "--profile", "quick", "--force", "--set", "kmnist.lr=0.1", "--set", "toy_mlp.hidden=3",
         "--to", " md, html,,", "--out", "/tmp/r", "--engine", "pandoc", "--jobs", "1", "--executor", "dask",
-        "--scheduler", "tcp://host:8786", "--device", "cuda", "--draft", "--quiet"])
+        "--scheduler", "tcp://host:8786", "--worker-timeout", "2.5", "--device", "cuda", "--draft", "--quiet"])
     assert options_from(args) == Options(
         sections=["kmnist", "toy_mlp"], profile="quick", force=True, sets=["kmnist.lr=0.1", "toy_mlp.hidden=3"],
         to=["md", "html"], out=Path("/tmp/r"), engine="pandoc", jobs=1, scheduler="tcp://host:8786",
-        device="cuda", draft=True, show_progress=False)
+        worker_timeout=2.5, device="cuda", draft=True, show_progress=False)
     modes = parser(PROJECT).parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
     assert (modes.list, modes.check, modes.engine, modes.device) == (True, True, "quarto", "cpu")
 
@@ -202,6 +205,21 @@ def test_ctrl_c_exits_130_saying_nothing_was_changed(monkeypatch, capsys, tmp_pa
         raise KeyboardInterrupt
     monkeypatch.setattr("report.cli.build", interrupted)
     assert main(PROJECT, ["--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
+
+
+def test_a_hangup_unwinds_like_ctrl_c_and_the_caller_s_handler_is_restored(monkeypatch, capsys, tmp_path):
+    import signal
+
+    monkeypatch.setattr("report.cli.build", lambda project, options: os.kill(os.getpid(), signal.SIGHUP))
+    def callers(signum, frame):  # were main to leave SIGHUP alone, this, not the default, would get it
+        raise RuntimeError("SIGHUP reached the caller's handler")
+    previous = signal.signal(signal.SIGHUP, callers)
+    try:
+        assert main(PROJECT, ["--out", str(tmp_path)]) == 130
+        assert signal.getsignal(signal.SIGHUP) is callers
+    finally:
+        signal.signal(signal.SIGHUP, previous)
     assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
 
 

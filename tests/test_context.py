@@ -1,11 +1,17 @@
 """What a running section is handed: its artifact folder, figures saved there, a progress bar."""
+import os
+import subprocess
+import sys
+
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from report.context import Context  # noqa: E402
+from report.context import Context, check_figure_backend  # noqa: E402
+from report.errors import UsageError  # noqa: E402
 
 
 def test_the_artifact_folder_is_made_and_a_figure_is_saved_there_as_png_and_closed(tmp_path):
@@ -37,3 +43,24 @@ def test_the_progress_bar_is_silent_when_the_build_asked_for_quiet(tmp_path, cap
 
 def test_a_section_s_log_messages_go_through_the_build_s_own_report_logger(tmp_path):
     assert Context(tmp_path).log.name == "report.section"  # below "report", which the command line prints
+
+
+@pytest.mark.parametrize("name", ["", "Agg", "pdf", "svg", "module://my_backend"])
+def test_a_backend_matplotlib_knows_or_none_is_accepted(name, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", name)
+    check_figure_backend()
+
+
+def test_an_unknown_backend_is_refused_naming_the_variable_and_the_fix(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "nonsense")
+    with pytest.raises(UsageError, match="the environment variable MPLBACKEND='nonsense' names no"
+                                         " matplotlib backend") as error:
+        check_figure_backend()
+    assert error.value.hint.startswith("unset MPLBACKEND")
+
+
+def test_an_unknown_backend_is_refused_where_matplotlib_itself_cannot_be_imported():
+    code = "from report.context import check_figure_backend; check_figure_backend()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "MPLBACKEND": "nonsense"})
+    assert "UsageError: the environment variable MPLBACKEND='nonsense'" in result.stderr

@@ -1,14 +1,21 @@
 """Bad input and a hostile filesystem, run in process: a clear message and exit code, nothing
 half-written, and the modes that only read create nothing."""
+import contextlib
+import errno
 import json
 import os
+import shutil
+import stat
+import subprocess
 
 import pytest
 from conftest import PROJECT
 
-from report import backends
+from report import backends, pipeline
 from report.cli import main
+from report.errors import OutputError
 from report.pipeline import Options, check
+from report.store import Store
 
 
 def run(argv, tmp_path, capsys):
@@ -30,6 +37,13 @@ def test_bad_values_are_refused_before_anything_runs(argv, message, tmp_path, ca
     assert code == 2 and message in err and "hint:" in err
 
 
+def test_an_unknown_matplotlib_backend_is_named_before_anything_runs(tmp_path, capsys, monkeypatch, no_build):
+    monkeypatch.setenv("MPLBACKEND", "nonsense")
+    code, err = run([], tmp_path, capsys)
+    assert code == 2 and err.startswith("error: the environment variable MPLBACKEND='nonsense'")
+    assert "hint: unset MPLBACKEND" in err
+
+
 def test_engine_quarto_without_quarto_is_refused_before_anything_trains(tmp_path, capsys, monkeypatch, no_build):
     monkeypatch.setattr(backends.shutil, "which", lambda name: None)
     code, err = run(["--engine", "quarto"], tmp_path, capsys)
@@ -44,14 +58,28 @@ def test_an_output_path_that_cannot_be_resolved_is_named(out, tmp_path, capsys, 
     assert code == 2 and err.startswith(f"error: --out {out}: ") and "hint:" in err
 
 
+def someone_else_s_read_only_file(lock, monkeypatch):
+    lock.write_text("")
+    lock.chmod(0o444)
+    real_open = open
+
+    def open_as_another_user(file, mode="r", *args, **kwargs):  # root may write any file; they may not
+        if file == lock and mode != "r":
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+    monkeypatch.setattr(pipeline, "open", open_as_another_user, raising=False)
+
+
 @pytest.mark.parametrize("make_lock", [
-    lambda lock: lock.mkdir(),
-    lambda lock: os.symlink(lock.parent / "gone" / "lock", lock),
-], ids=["a folder", "a dangling link"])
-def test_a_lock_file_that_cannot_be_opened_is_named_with_what_to_do(make_lock, tmp_path, capsys, no_build):
+    lambda lock, monkeypatch: lock.mkdir(),
+    lambda lock, monkeypatch: os.symlink(lock.parent / "gone" / "lock", lock),
+    someone_else_s_read_only_file,
+], ids=["a folder", "a dangling link", "someone else's read-only file"])
+def test_a_lock_file_that_cannot_be_opened_is_named_with_what_to_do(make_lock, tmp_path, capsys, monkeypatch,
+                                                                     no_build):
     out = tmp_path / "out"
     out.mkdir()
-    make_lock(out / ".lock")
+    make_lock(out / ".lock", monkeypatch)
     code, err = run(["--to", "html", "--out", str(out)], tmp_path, capsys)
     assert code == 2 and f"cannot use the lock file {out / '.lock'}" in err and "remove it" in err
 
@@ -120,3 +148,179 @@ def test_sigterm_during_a_build_unwinds_like_ctrl_c(tmp_path, capsys, monkeypatc
     code, err = run([], tmp_path, capsys)
     assert code == 130 and err == "interrupted: the stored results and the last report are unchanged\n"
     assert signal.getsignal(signal.SIGTERM) is handler  # restored for whoever called main
+
+
+# --- the filesystem: wrong kinds of paths, full disks, read-only folders, other users ---
+
+A_FILE = "is not a folder, but the build keeps one there"
+A_FOLDER = "is a folder, where the build writes a file"
+
+
+@pytest.mark.parametrize("make,named,problem", [
+    (lambda out: (out / "results").write_text(""), "results", A_FILE),
+    (lambda out: ((out / "results" / "full").mkdir(parents=True), (out / "results" / "full" / "toy_mlp").write_text("")),
+     "results/full/toy_mlp", A_FILE),
+    (lambda out: (out / ".cache").write_text(""), ".cache", A_FILE),
+    (lambda out: (out / "logs").symlink_to(out / "gone"), "logs", A_FILE),
+    (lambda out: (out / "report.html").mkdir(), "report.html", A_FOLDER),
+], ids=["results is a file", "a section's folder is a file", ".cache is a file", "logs is a dangling link",
+        "report.html is a folder"])
+def test_a_path_of_the_wrong_kind_is_named_before_anything_trains(make, named, problem, tmp_path, capsys, no_build):
+    out = tmp_path / "out"
+    out.mkdir()
+    make(out)
+    code, err = run(["toy_mlp", "--force", "--to", "html", "--out", str(out)], tmp_path, capsys)
+    assert code == 2 and err == (f"error: {out / named} {problem}\n"
+                                 "  hint: move it out of the way, or build in another folder with --out\n")
+
+
+def mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def mounts():
+    """Mount folders as root (a small tmpfs, a read-only bind), unmounted after the test;
+    the test is skipped where this process may not mount."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small disk or a read-only folder needs root")
+    mounted = []
+
+    def make(target, *args):
+        if not mount(*args, str(target)):
+            pytest.skip(f"`mount {' '.join(args)}` is not allowed here")
+        if "remount" not in args[-1]:
+            mounted.append(target)
+    yield make
+    for target in reversed(mounted):
+        subprocess.run(["umount", "-l", str(target)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path, mounts):
+    """A 2 MB disk of its own."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounts(disk, "-t", "tmpfs", "-o", "size=2m", "tmpfs")
+    return disk
+
+
+def fill(disk):
+    """Write to ``disk`` until it is full."""
+    with open(disk / "filler", "ab", buffering=0) as handle:
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 4096)
+
+
+@pytest.fixture
+def read_only(mounts):
+    """Make a folder read-only for everyone, root included, by binding it onto itself."""
+    def make(folder):
+        mounts(folder, "--bind", str(folder))
+        mounts(folder, "-o", "remount,bind,ro")
+    return make
+
+
+def leftovers(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if ".tmp-" in p.name or
+                  p.name.startswith(".staging-"))
+
+
+def test_a_full_disk_during_a_build_says_no_space_left_and_keeps_the_last_results(tiny, small_disk, capsys):
+    out = small_disk / "out"
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    store = Store(out / "results", "quick")
+    fill(small_disk)
+    capsys.readouterr()
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--force", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    record = store.record_path("counting", 0)
+    assert f"error: no space left on {record}\n  hint: free some space on that disk (`df -h {record.parent}`" in err
+    assert "Traceback" not in err and leftovers(out) == []
+    assert store.load("counting", 0).data["total"] == 6
+    (small_disk / "filler").unlink()
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--check", "--out", str(out)]) == 0
+
+
+def test_pandoc_on_a_full_disk_says_no_space_left_and_keeps_the_old_report(small_disk):
+    document = small_disk / "report.qmd"
+    document.write_text("# Results\n\n" + "Every number has its source. " * 2000)
+    (small_disk / "report.html").write_text("old")
+    fill(small_disk)
+    with pytest.raises(OutputError) as caught:
+        backends.PandocBackend.find().render(document, ["html"])
+    assert caught.value.message == f"no space left on {small_disk / 'report.html'}"
+    assert "HasCallStack" not in str(caught.value) and leftovers(small_disk) == []
+    assert (small_disk / "report.html").read_text() == "old"
+
+
+def test_a_read_only_results_folder_is_refused_before_anything_trains(tiny, read_only, capsys, monkeypatch):
+    out = tiny.root / "out"
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    read_only(out / "results")
+    monkeypatch.setattr("report.pipeline.Runner", None)  # calling it would fail the test
+    capsys.readouterr()
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--force", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: cannot write {out / 'results' / 'quick' / 'counting'}: Read-only file system\n"
+        "  hint: make it writable for you, or build in another folder with --out\n")
+
+
+def test_check_and_list_work_on_a_read_only_output_folder(tiny, read_only, capsys):
+    out = tiny.root / "out"
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    read_only(out)
+    assert main(tiny, ["--profile", "quick", "--check", "--out", str(out)]) == 0
+    assert main(tiny, ["--profile", "quick", "--list", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split() == ["counting", "0", "fresh"]
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): (p.stat().st_mode, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_check_and_list_change_nothing_in_a_built_folder_and_create_nothing_elsewhere(tiny, tmp_path, capsys,
+                                                                                   monkeypatch):
+    out = tiny.root / "out"
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    before = snapshot(out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for mode in ("--check", "--list"):
+        main(tiny, ["--profile", "quick", mode, "--out", str(out)])
+        main(tiny, ["--profile", "quick", mode])  # into ./_build, never built here
+    assert snapshot(out) == before and list(elsewhere.iterdir()) == []
+    assert f"no report in {elsewhere / '_build'} to check" in capsys.readouterr().err
+
+
+def test_temporary_files_of_a_build_killed_outright_are_removed_by_the_next(tiny):
+    out = tiny.root / "out"
+    killed = [out / ".report.tmp-99999.html", out / ".cache" / ".hashes.tmp-99999.json",
+              out / "logs" / ".counting-seed-0.tmp-99999.log"]
+    for file in killed:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text("half")
+    assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    assert leftovers(out) == []
+
+
+def test_what_a_build_writes_is_readable_by_whom_the_umask_allows(tiny):
+    out = tiny.root / "out"
+    previous = os.umask(0o022)  # a shared store: everyone may read
+    try:
+        assert main(tiny, ["--profile", "quick", "--to", "html", "--quiet", "--out", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*")}
+    assert {name: oct(mode) for name, mode in modes.items() if mode not in (0o755, 0o644)} == {}
+
+
+def test_check_of_a_folder_whose_report_html_is_a_folder_says_there_is_no_report(quick_toy, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(quick_toy, out)
+    (out / "report.html").unlink()
+    (out / "report.html").mkdir()
+    assert main(PROJECT, ["--check", "--profile", "quick", "--out", str(out)]) == 1
+    assert f"no report in {out} to check" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from experiments import kmnist
-from experiments.kmnist import QUICK, RAW_FILES, Config, input_files, invariants
+from experiments.kmnist import HIRAGANA, QUICK, RAW_FILES, Config, figures, input_files, invariants
 from experiments.common import TrainingDiverged
 from experiments.kmnist.data import Split, load_split, stratified_indices
 from experiments.kmnist.metrics import confusion_matrix, most_confused
@@ -26,7 +26,7 @@ from experiments.kmnist import precision
 from experiments.kmnist.train import (Settings, cpu_threads, fastest_threads, fit, prepare_model,
                                       thread_candidates, train_one_epoch)
 from report.context import Context
-from report.errors import ConfigError, DataError
+from report.errors import ConfigError, DataError, RendererError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -262,8 +262,57 @@ def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist)
     damaged = root / "KMNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
     damaged.write_bytes(damaged.read_bytes()[:-4])
     with pytest.raises(DataError, match="is not the official one") as error:
-        load_split(root, train=True)
+        load_split(root, train=False)  # the split that reads it
     assert str(damaged) in error.value.message and "replace it" in error.value.hint
+
+
+def test_an_unreadable_file_is_named_with_the_reason(tiny_kmnist, monkeypatch):
+    root, _ = tiny_kmnist
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(DataError) as error:
+        load_split(root, train=True)
+    file = root / "KMNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    assert error.value.message == f"kmnist: cannot read the KMNIST file {file}: Permission denied"
+
+
+def uncompressed_copies(raw: Path) -> dict[str, Path]:
+    """Each .gz file extracted beside it, as torchvision leaves them: ``{.gz name: copy}``."""
+    copies = {name: raw / name.removesuffix(".gz") for name in RAW_FILES}
+    for name, extracted in copies.items():
+        extracted.write_bytes(gzip.decompress((raw / name).read_bytes()))
+    return copies
+
+
+@pytest.mark.parametrize("name, damage", [
+    ("t10k-labels-idx1-ubyte.gz", lambda content: content[:8] + bytes(len(content) - 8)),  # all 0
+    ("t10k-images-idx3-ubyte.gz", lambda content: content[:-5]),  # truncated
+], ids=["zeroed labels", "truncated images"])
+def test_a_damaged_uncompressed_copy_is_named_and_never_read(tiny_kmnist, caplog, name, damage):
+    root, labels = tiny_kmnist
+    copy = uncompressed_copies(root / "KMNIST" / "raw")[name]
+    copy.write_bytes(damage(copy.read_bytes()))
+    test = load_split(root, train=False)
+    assert test.labels.tolist() == labels["t10k"].tolist() and test.images.shape == (20, 1, 28, 28)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith(f"kmnist: {copy} does not hold the content of the official {name}")
+    assert "MD5" not in warning
+
+
+def test_faithful_uncompressed_copies_pass_without_a_word(tiny_kmnist, caplog):
+    root, _ = tiny_kmnist
+    uncompressed_copies(root / "KMNIST" / "raw")
+    load_split(root, train=True)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_the_files_read_are_the_files_fingerprinted(tiny_kmnist, monkeypatch):
+    root, _ = tiny_kmnist
+    read, read_bytes = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or read_bytes(path))
+    load_split(root, train=True), load_split(root, train=False)
+    assert sorted(read) == sorted(input_files(Config(data_dir=str(root))).values())
 
 
 # --- confusion matrices and invariants ------------------------------------------------------
@@ -337,6 +386,28 @@ def test_a_nan_loss_names_the_model_epoch_and_settings():
                                                r"at epoch 1 with .*lr=0.001(.|\n)*--set kmnist.lr="):
         fit(build_model("lin", 300), "NetLin", split, split, Settings(epochs=2),
             torch.Generator().manual_seed(0))
+
+
+# --- the hiragana font -----------------------------------------------------------------------
+
+def test_without_a_hiragana_font_the_section_stops_before_training(tmp_path, monkeypatch, offline):
+    monkeypatch.setattr(figures, "FONT", "No Such Font Anywhere")
+    config = Config(data_dir=str(tmp_path / "no-data-either"), **QUICK)  # reading it would fail
+    with pytest.raises(RendererError, match="but matplotlib finds no font No Such Font Anywhere; "
+                                            "the section stops before training") as error:
+        kmnist.run(config, Context(tmp_path / "art", show_progress=False))
+    assert error.value.hint.startswith("install the font with `pip install matplotlib-fontja`")
+    assert not list((tmp_path / "art").iterdir())  # no figure drawn
+
+
+def test_a_font_without_the_hiragana_is_named_with_what_it_lacks(monkeypatch):
+    monkeypatch.setattr(figures, "FONT", "DejaVu Sans")
+    problem = figures.hiragana_font_problem()
+    assert problem.startswith("its font DejaVu Sans (") and problem.endswith(" ".join(HIRAGANA))
+
+
+def test_the_installed_font_draws_every_hiragana():
+    assert figures.hiragana_font_problem() is None
 
 
 # --- the section on the real data ----------------------------------------------------------

@@ -187,6 +187,28 @@ def test_a_build_for_a_dask_cluster_goes_to_its_scheduler(tiny, monkeypatch):
         build(tiny, tiny_options(tiny, scheduler="tcp://h:1"))
 
 
+def test_a_worker_killed_under_one_seed_fails_that_seed_and_the_report_is_still_written(tiny):
+    source = tiny.root / "tiny_sections" / "counting.py"
+    source.write_text(source.read_text().replace("    numbers = list(", """\
+    if config.seed == 2:
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    numbers = list("""))
+    summary = build(tiny, tiny_options(tiny, jobs=2, sets=["counting.seeds=[1,2,3]"], to=["md"]))
+    assert [r.outcome for r in summary.results] == [Outcome.RAN, Outcome.FAILED, Outcome.RAN]
+    assert "out-of-memory killer" in summary.failed[0].error
+    assert shown_problems(tiny)["counting"].startswith("it failed: the worker process running this unit died")
+    assert (tiny.root / "_build" / "report.md").exists()
+
+
+def test_a_build_gives_up_on_a_dask_cluster_without_workers_after_the_time_asked_for(tiny):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(UsageError, match=r"no Dask worker joined the scheduler at \S+ in 0.25 s"):
+            build(tiny, tiny_options(tiny, scheduler=cluster.scheduler_address, worker_timeout=0.25))
+
+
 def test_every_broken_invariant_is_named_in_the_failure(tiny, monkeypatch):
     module = importlib.import_module("tiny_sections.counting")
     monkeypatch.setattr(module, "invariants", lambda data: ["the total is odd", "the numbers are few"])

@@ -1,4 +1,5 @@
 """Failures stay contained, interruptions lose nothing, corruption is detected, bad input is answered."""
+import gzip
 import os
 import signal
 import subprocess
@@ -110,6 +111,41 @@ def test_a_corrupt_dataset_file_is_refused_with_exit_2(built, tmp_path):
     result = run_build(built, "kmnist", "--profile", "quick", "--quiet", "--set", f"kmnist.data_dir={raw.parent.parent}")
     assert result.returncode == 2
     assert f"{damaged} is not the official one" in result.stderr and "hint: replace it" in result.stderr
+
+
+@needs_kmnist
+def test_zeroed_labels_in_an_uncompressed_copy_change_no_result(tmp_path):
+    project = copy_project(tmp_path / "project")
+    raw = tmp_path / "kmnist" / "KMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in KMNIST_FILES:  # the official files, and the copies torchvision extracts beside them
+        shutil.copy(KMNIST_ROOT / "KMNIST" / "raw" / name, raw / name)
+        (raw / name.removesuffix(".gz")).write_bytes(gzip.decompress((raw / name).read_bytes()))
+    copy = raw / "t10k-labels-idx1-ubyte"
+    copy.write_bytes(copy.read_bytes()[:8] + bytes(10_000))  # every test label 0
+    result = run_build(project, "kmnist", "--profile", "quick", "--quiet", "--to", "md",
+                       "--set", "kmnist.models=[lin]", "--set", f"kmnist.data_dir={raw.parent.parent}")
+    assert result.returncode == 0, result.stderr
+    assert f"kmnist: {copy} does not hold the content of the official" in result.stderr
+    record = Store(project / "_build" / "results", "quick").load("kmnist", 1)
+    assert record.data["test_class_counts"] == [50] * 10  # all ten classes, as the .gz has them
+
+
+def test_without_a_japanese_font_kmnist_stops_before_training_with_one_message(tmp_path):
+    from matplotlib import font_manager
+
+    if any("ipaex" in font.lower() for font in font_manager.findSystemFonts()):
+        pytest.skip("IPAexGothic is installed system-wide, so no stand-in package can hide it")
+    project = copy_project(tmp_path / "project")
+    stand_in = project / "matplotlib_fontja"  # found before the installed package; no font in it
+    (stand_in / "fonts").mkdir(parents=True)
+    (stand_in / "__init__.py").write_text("")
+    result = run_build(project, "kmnist", "--profile", "quick", "--quiet", "--to", "md")
+    assert result.returncode == 2 and summary_rows(result.stderr)["kmnist"] == "failed"
+    assert "but matplotlib finds no font IPAexGothic" in result.stderr
+    assert "pip install matplotlib-fontja" in result.stderr
+    assert "findfont" not in result.stderr and "Glyph" not in result.stderr
+    assert Store(project / "_build" / "results", "quick").load("kmnist", 1) is None
 
 
 @needs_kmnist

@@ -1,10 +1,14 @@
 """The results store: atomic commits, and corrupt records detected rather than used."""
+import errno
 import json
+import os
+import stat
 
 import pytest
 
 from report import atomic
 from report import store as store_module
+from report.errors import OutputError
 from report.store import CorruptRecord, Store
 
 
@@ -170,3 +174,45 @@ def test_a_record_moved_to_another_seed_or_section_is_corrupt(tmp_path):
     store.record_path("sec", 2).rename(other)
     with pytest.raises(CorruptRecord, match="holds the result of sec seed 1"):
         store.load("other", 1)
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("failing_write", ["an artifact", "the record"])
+def test_a_full_disk_while_saving_keeps_the_previous_result_and_leaves_nothing_of_the_new_one(
+        tmp_path, monkeypatch, failing_write):
+    store = Store(tmp_path, "quick")
+    old = commit(store, 1)
+    if failing_write == "an artifact":
+        monkeypatch.setattr(store_module.Path, "write_bytes", no_space)
+    else:
+        monkeypatch.setattr(atomic.os, "fsync", no_space)
+    with pytest.raises(OutputError) as caught:
+        store.save("sec", 1, {"fig.png": b"new"}, fingerprint="fp2", parts={}, data={"x": 2}, meta={})
+    monkeypatch.undo()
+    assert caught.value.message == f"no space left on {store.record_path('sec', 1)}"
+    assert store.load("sec", 1).data == {"x": 1}
+    assert sorted(p.name for p in store.section_dir("sec").iterdir()) == [old.artifact_dir.name, "seed-1.json"]
+
+
+def test_save_stores_the_artifacts_given_as_bytes(tmp_path):
+    record = Store(tmp_path, "quick").save("sec", 1, {"fig.png": b"png"}, fingerprint="fp", parts={},
+                                           data={"x": 1}, meta={})
+    assert (record.artifact_dir / "fig.png").read_bytes() == b"png"
+    assert [p.name for p in record.artifact_dir.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("umask,folder_mode,file_mode", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640),
+                                                          (0o077, 0o700, 0o600)])
+def test_results_are_readable_by_whom_the_umask_allows(tmp_path, umask, folder_mode, file_mode):
+    previous = os.umask(umask)
+    try:
+        record = commit(Store(tmp_path, "quick"), 1)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(record.artifact_dir.stat().st_mode) == folder_mode
+    assert stat.S_IMODE(record.artifact_dir.parent.stat().st_mode) == folder_mode
+    for file in (record.artifact_dir / "fig.png", record.artifact_dir.parent / "seed-1.json"):
+        assert stat.S_IMODE(file.stat().st_mode) == file_mode

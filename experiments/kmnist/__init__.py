@@ -21,7 +21,7 @@ OPTIMIZERS = ("adam", "sgd")
 PRECISIONS = ("fp32", "bf16", "fp16")  # fp16 runs on CUDA only (with loss scaling)
 CLASS_NAMES = ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")  # label order
 HIRAGANA = ("お", "き", "す", "つ", "な", "は", "ま", "や", "れ", "を")
-RAW_FILES = (  # what torchvision's KMNIST reads from <data_dir>/KMNIST/raw/
+RAW_FILES = (  # the official files in <data_dir>/KMNIST/raw/: all the section reads
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
@@ -99,6 +99,7 @@ def run(config: Config, ctx) -> dict:
 
 
 def input_files(config: Config) -> dict[str, Path]:
-    """The four raw files whose checksums go into the fingerprint."""
+    """The four official ``.gz`` files: the section decompresses these very files (never the
+    uncompressed copies beside them), so their checksums in the fingerprint cover all it reads."""
     raw = Path(config.data_dir) / "KMNIST" / "raw"
     return {name: raw / name for name in RAW_FILES}

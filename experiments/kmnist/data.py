@@ -1,18 +1,27 @@
 """KMNIST as tensors held in memory: read once, scaled once, batched by indexing.
 
-Training must not wait on data: no DataLoader, no per-image PIL transforms. torchvision only
-reads (and, where absent, downloads) the four official files.
+Training must not wait on data: no DataLoader, no per-image PIL transforms. The section reads
+the four official ``.gz`` files itself: the bytes whose MD5 is checked are the bytes that are
+decompressed, and the same files are the inputs of the fingerprint (``input_files``).
+torchvision only supplies the official MD5s and downloads absent files; its own loader would
+read the uncompressed copies beside the ``.gz`` files, which no checksum covers.
 """
+import gzip
+import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torchvision.datasets import KMNIST
-from torchvision.datasets.utils import check_md5
+from torchvision.datasets.utils import download_url
 
 from report.errors import DataError
 
 from . import RAW_FILES
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,46 +42,85 @@ def raw_folder(root: str | Path) -> Path:
     return Path(root) / "KMNIST" / "raw"
 
 
-def missing_error(root: str | Path) -> DataError:
+def missing_error(root: str | Path, missing: list[str]) -> DataError:
     """Which files are missing and where they belong; the hint says how to provide them."""
-    folder = raw_folder(root)
-    missing = [name for name in RAW_FILES if not (folder / name).is_file()]
-    absent = f" Missing now: {', '.join(missing)}." if missing else (
-        " All four are present, so at least one is not the official file (MD5 mismatch).")
     return DataError(
         f"kmnist: KMNIST data not found and could not be downloaded. The section needs the four "
-        f"official files {', '.join(RAW_FILES)} in the folder {folder}/.{absent} No other data "
-        f"is substituted.",
+        f"official files {', '.join(RAW_FILES)} in the folder {raw_folder(root)}/. Missing now: "
+        f"{', '.join(missing)}. No other data is substituted.",
         "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
         "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
         "KMNIST_ROOT or `--set kmnist.data_dir=...`, or allow network access so torchvision can "
         "download them")
 
 
-def verify_checksums(root: str | Path) -> None:
-    """Every KMNIST file present must be the official one (torchvision's MD5); a wrong one is never used.
+def not_official_error(file: Path, md5: str) -> DataError:
+    return DataError(f"kmnist: the KMNIST file {file} is not the official one (its MD5 is not "
+                     f"{md5}): it is truncated, damaged or a different file, and it will not be "
+                     f"used.",
+                     "replace it with the official file (or delete it so torchvision downloads "
+                     "it again), then rebuild.")
 
-    torchvision itself only checks files it downloads, and reads the extracted copies after that.
-    """
+
+def download_absent(root: str | Path) -> None:
+    """Fetch each official file that is not in the folder (torchvision checks its MD5)."""
     folder = raw_folder(root)
-    for url, md5 in KMNIST.resources:
-        file = folder / Path(url).name
-        if file.is_file() and not check_md5(str(file), md5):
-            raise DataError(f"kmnist: the KMNIST file {file} is not the official one (its MD5 is "
-                            f"not {md5}): it is truncated, damaged or a different file, and it "
-                            f"will not be used.",
-                            "replace it with the official file (or delete it so torchvision "
-                            "downloads it again), then rebuild.")
+    missing = [name for name, _ in KMNIST.resources if not (folder / name).is_file()]
+    try:
+        for name in missing:
+            download_url(KMNIST.mirrors[0] + name, str(folder), name, dict(KMNIST.resources)[name])
+    except (RuntimeError, OSError) as error:  # offline, a read-only folder, a bad download
+        raise missing_error(root, missing) from error
+
+
+def read_verified(file: Path) -> bytes:
+    """The decompressed contents of an official ``.gz`` file, checked before use."""
+    md5 = dict(KMNIST.resources)[file.name]
+    try:
+        packed = file.read_bytes()  # read once: the bytes checked are the bytes decompressed
+    except OSError as error:  # a folder, someone else's unreadable file
+        raise DataError(f"kmnist: cannot read the KMNIST file {file}: {error.strerror}",
+                        "make it a readable copy of the official file, then rebuild.") from None
+    if hashlib.md5(packed, usedforsecurity=False).hexdigest() != md5:
+        raise not_official_error(file, md5)
+    content = gzip.decompress(packed)
+    warn_if_the_copy_differs(file, content)
+    return content
+
+
+def warn_if_the_copy_differs(file: Path, official: bytes) -> None:
+    """Name an uncompressed copy beside the ``.gz`` file that does not hold its content: the
+    section never reads it, but torchvision and other tools would."""
+    copy = file.with_suffix("")
+    if copy.exists() and not _holds(copy, official):
+        log.warning("kmnist: %s does not hold the content of the official %s beside it (it is "
+                    "truncated, damaged or edited); the build reads the checksummed %s, never "
+                    "the copy. Delete the copy, or extract it again from the .gz file.",
+                    copy, file.name, file.name)
+
+
+def _holds(file: Path, content: bytes) -> bool:
+    try:
+        return file.stat().st_size == len(content) and file.read_bytes() == content
+    except OSError:  # a folder, someone else's unreadable file
+        return False
+
+
+def parse_idx(content: bytes) -> torch.Tensor:
+    """An IDX array of unsigned bytes: magic (0, 0, 8, ndim), ndim big-endian sizes, the data."""
+    ndim = content[3]
+    shape = np.frombuffer(content, ">u4", count=ndim, offset=4)
+    array = np.frombuffer(content, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    return torch.from_numpy(array.copy())  # a writable copy that torch owns
 
 
 def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """The raw split via torchvision (downloading absent files); DataError when offline."""
-    verify_checksums(root)
-    try:
-        dataset = KMNIST(str(root), train=train, download=True)
-    except (RuntimeError, OSError) as error:
-        raise missing_error(root) from error
-    return dataset.data, dataset.targets  # (N, 28, 28) uint8, (N,) int64
+    """The raw split from the official files (downloading absent ones); DataError when offline."""
+    download_absent(root)
+    folder, split = raw_folder(root), "train" if train else "t10k"
+    images = parse_idx(read_verified(folder / f"{split}-images-idx3-ubyte.gz"))  # (N, 28, 28) uint8
+    labels = parse_idx(read_verified(folder / f"{split}-labels-idx1-ubyte.gz"))  # (N,) uint8
+    return images, labels.long()
 
 
 def scale(images: torch.Tensor) -> torch.Tensor:

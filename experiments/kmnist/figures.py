@@ -1,19 +1,57 @@
 """The section's figures, drawn from result data (and, for the sample grid, the images).
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot state). The hiragana need a
-font with Japanese glyphs: ``matplotlib_fontja`` registers IPAexGothic on import.
+font with Japanese glyphs: IPAexGothic, which ``matplotlib_fontja`` ships and registers on
+import; ``require_hiragana_font`` says, before anything trains, when matplotlib has none.
 """
-import matplotlib_fontja  # noqa: F401  (registers the IPAexGothic font with matplotlib)
+import contextlib
+
+import matplotlib
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+
+from report.errors import RendererError
 
 from . import CLASS_NAMES, HIRAGANA
 
 FONT = "IPAexGothic"  # named explicitly, so a changed rcParams cannot bring back empty boxes
 LABELS = [f"{h} {r}" for h, r in zip(HIRAGANA, CLASS_NAMES)]  # "お o", ...
 GAP = 3  # pixels of background between the sample thumbnails
+
+
+def hiragana_font_problem() -> str | None:
+    """Why matplotlib cannot draw the hiragana labels with ``FONT``, or None when it can."""
+    with contextlib.suppress(ImportError):  # the font may be installed system-wide instead
+        import matplotlib_fontja  # noqa: F401  (registers its IPAexGothic with matplotlib)
+    try:
+        path = font_manager.findfont(font_manager.FontProperties(family=FONT),
+                                     fallback_to_default=False)
+    except ValueError:
+        return f"matplotlib finds no font {FONT}"
+    missing = [h for h in HIRAGANA if ord(h) not in FT2Font(path).get_charmap()]
+    return f"its font {FONT} ({path}) lacks {' '.join(missing)}" if missing else None
+
+
+def require_hiragana_font() -> None:
+    """Stop the section before it trains when its figures could not show their class labels.
+
+    Figures with empty boxes for labels are not results: stored, they would stay fresh after
+    the font is installed (fonts are not in the fingerprint). Failing costs seconds, keeps the
+    last good result, and the next build reruns the section.
+    """
+    problem = hiragana_font_problem()
+    if problem:
+        raise RendererError(
+            f"kmnist: the figures label each class with its hiragana, but {problem}; the section "
+            f"stops before training rather than store figures with empty boxes for labels.",
+            f"install the font with `pip install matplotlib-fontja` (it ships {FONT}), or "
+            f"install {FONT} system-wide (Debian, Ubuntu: `apt install fonts-ipaexfont-gothic`) "
+            f"and delete matplotlib's font cache, {matplotlib.get_cachedir()}/fontlist-*.json; "
+            f"then rebuild.")
 
 
 def learning_curves(models: dict) -> Figure:

@@ -23,6 +23,7 @@ def run_section(config, ctx) -> dict:
         raise ConfigError(f"kmnist: {problem}",
                           f"build with --set kmnist.precision=fp32, or pick a device that runs "
                           f"{config.precision} with --device")
+    figures.require_hiragana_font()  # before training: the figures are part of the result
     train = load_split(config.data_dir, train=True, per_class=config.train_per_class)
     test = load_split(config.data_dir, train=False, per_class=config.test_per_class)
     ctx.log.info("kmnist: %d training, %d test images on %s in %s", len(train), len(test), device,

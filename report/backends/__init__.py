@@ -1,7 +1,7 @@
 """Markdown to HTML, PDF and Markdown: ``quarto`` when installed, else the embedded pandoc+typst.
 
 Every backend writes each output to a temporary file and renames it into place
-(``report.store.replacing``), so a failed render leaves the previous report whole.
+(``report.atomic.replacing``), so a failed render leaves the previous report whole.
 """
 from __future__ import annotations
 

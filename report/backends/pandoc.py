@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from report.errors import RendererError
-from report.atomic import replacing, write_atomic
+from report.atomic import raise_if_disk_full, replacing, write_atomic
 from report.fingerprint import library_versions
 from report.machine import tool_version
 
@@ -48,23 +48,27 @@ class PandocBackend:
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
                 "--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections", *extra]
 
-    def _run(self, args: list[str], cwd: Path) -> None:
+    def _run(self, args: list[str], cwd: Path, out: Path) -> None:
+        """Run pandoc for the output ``out``; its complaint, without Haskell's call stack, on failure."""
         result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RendererError(f"pandoc failed ({result.returncode}): {result.stderr.strip()[:2000]}",
-                                f"inspect {cwd / 'report.qmd'} at the place pandoc names")
+        if result.returncode == 0:
+            return
+        complaint = result.stderr.split("HasCallStack backtrace:")[0].strip()
+        raise_if_disk_full(out, complaint)
+        raise RendererError(f"pandoc failed ({result.returncode}): {complaint[:2000]}",
+                            f"inspect {cwd / 'report.qmd'} at the place pandoc names")
 
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
         with replacing(out) as tmp:
             self._run(self.command(document, "html5", tmp, "--standalone", "--embed-resources", "--toc",
-                                   "--css", str(ASSETS / "report.css")), document.parent)
+                                   "--css", str(ASSETS / "report.css")), document.parent, out)
         return out
 
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
         with replacing(out) as tmp:
-            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent)  # pragma: no mutate (pandoc reads format names case-blind)
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent, out)  # pragma: no mutate (pandoc reads format names case-blind)
         return out
 
     def typst_preamble(self) -> str:
@@ -77,9 +81,10 @@ class PandocBackend:
         import typst
 
         typ = document.with_suffix(".typ")
-        self._run(self.command(document, "typst", typ, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
-                               "--variable", f"header-includes={self.typst_preamble()}",
-                               "--variable", "papersize=a4"), document.parent)
+        with replacing(typ) as tmp:
+            self._run(self.command(document, "typst", tmp, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
+                                   "--variable", f"header-includes={self.typst_preamble()}",
+                                   "--variable", "papersize=a4"), document.parent, typ)
         try:
             pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location

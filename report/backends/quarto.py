@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from report.errors import RendererError
-from report.atomic import replacing
+from report.atomic import raise_if_disk_full, replacing
 from report.machine import tool_version
 
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "md": "gfm"}
@@ -37,6 +37,7 @@ class QuartoBackend:
                 result = subprocess.run(self.command(document, fmt, tmp.name), cwd=document.parent,
                                         capture_output=True, text=True)
                 if result.returncode != 0:
+                    raise_if_disk_full(out, result.stderr)
                     raise RendererError(f"quarto render failed: {result.stderr.strip()[:2000]}",
                                         "run the printed command by hand, or use --engine pandoc")
             outputs[fmt] = out
