@@ -36,9 +36,10 @@ def describe(libraries: tuple[str, ...], device: str = "cpu") -> dict:
     """This machine as a run on it used it: ``host()``, the threads and kernel builds of the
     project's libraries the run imported, and the GPU when ``device`` is a CUDA one."""
     loaded = {name: sys.modules[name] for name in libraries if name in sys.modules}
-    threads = {name: n for name, n in ((name, _threads(module)) for name, module in loaded.items()) if n}
-    builds = {name: text for name, text in ((name, _build(module)) for name, module in loaded.items()) if text}
-    return {**host(), "threads": threads, "libraries": builds,
+    threads = {name: _threads(module) for name, module in loaded.items()}
+    builds = {name: _build(module) for name, module in loaded.items()}
+    return {**host(), "threads": {name: n for name, n in threads.items() if n},
+            "libraries": {name: text for name, text in builds.items() if text},
             "gpu": gpu_names() if str(device).startswith("cuda") else ""}
 
 
@@ -46,7 +47,7 @@ def one_line(facts: dict) -> str:
     """``describe()``'s facts in one line, for "stored on X, rerun on Y"."""
     if not facts:
         return NOT_RECORDED
-    parts = [f"{facts.get('cpu', '?')}", f"{facts.get('cores', '?')} logical cores"]
+    parts = [str(facts.get("cpu", "?")), f"{facts.get('cores', '?')} logical cores"]
     if facts.get("threads"):
         parts.append(threads_text(facts["threads"]))
     if facts.get("gpu"):
