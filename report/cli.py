@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from report import archive, diff, history, machine
 from report.context import OFFSCREEN_BACKEND
 from report.errors import BuildError, CheckFailed, Interrupted, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
@@ -59,6 +60,15 @@ def parser(project: Project) -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device")
     p.add_argument("--draft", action="store_true", help="render false claims highlighted instead of failing")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--diff", nargs="?", const="", metavar="REF",
+                   help="the printed numbers that changed since the previous build, or since REF: a build "
+                        "kept in OUT/history, a commit prefix, or another output folder (creates nothing)")
+    p.add_argument("--format", default="text", choices=["text", "md"],
+                   help="--diff output: text for the terminal, md for a pull-request comment")
+    p.add_argument("--export", type=Path, metavar="FILE.zip",
+                   help="pack the report, its stored results and this environment into FILE.zip")
+    p.add_argument("--import", dest="import_from", type=Path, metavar="FILE.zip",
+                   help="unpack an --export into the empty --out folder; then --check it there")
     return p
 
 
@@ -69,6 +79,10 @@ def options_from(args) -> Options:
     if args.executor == "dask" and not SCHEDULER_ADDRESS.fullmatch(args.scheduler):
         raise UsageError(f"--scheduler {args.scheduler!r} is not a scheduler address",
                          "write it as PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    modes = [flag for flag, given in (("--list", args.list), ("--check", args.check), ("--diff", args.diff is not None),
+                                      ("--export", args.export), ("--import", args.import_from)) if given]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} cannot be combined", "give one of them per command")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}", "use --jobs 1 or more")
     if not 0 < args.worker_timeout < math.inf:  # nan fails both comparisons
@@ -88,6 +102,54 @@ def list_sections(project: Project, options: Options) -> None:
         units, _ = plan_all(project, options, paths, sets, remember=False)
     rows = [(u.section, u.seed, u.freshness.value, "; ".join(u.reasons)) for u in units]
     print(tabulate(rows, ["section", "seed", "state", "why"]))
+
+
+def show_diff(project: Project, options: Options, ref: str, fmt: str) -> None:
+    """Print the numbers that changed between an earlier build and the report in ``options.out``."""
+    for name in options.sections:
+        project.section(name)
+    paths = check_out_dir(project, options.out, writable=False)
+    with build_lock(paths, exclusive=False):
+        changes = diff.compare(*diff.builds_to_compare(paths, ref), options.sections)
+    _print_out(diff.as_markdown(changes) if fmt == "md" else diff.as_text(changes))
+
+
+def _print_out(text: str) -> None:
+    """Print to stdout; a reader that stops early (``| head``) is no error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's own flush is quiet
+
+
+def export_build(project: Project, options: Options, target: Path) -> None:
+    paths = check_out_dir(project, options.out, writable=False)
+    with build_lock(paths, exclusive=False):
+        manifest = archive.export(paths, target)
+    records = sum(name.startswith("results/") and name.endswith(".json") for name in manifest["files"])
+    print(f"wrote {target}: the {manifest['profile']} report of commit {manifest['commit'][:12]}, "
+          f"{records} stored result{'s' if records != 1 else ''} and this environment", file=sys.stderr)
+
+
+def import_build(project: Project, options: Options, source: Path) -> None:
+    paths = check_out_dir(project, options.out)
+    with build_lock(paths):
+        manifest = archive.unpack(source, paths)
+        history.keep(paths)  # so that `--diff` after a rebuild here compares with the build imported
+    print(f"imported {source} into {paths.root}: the {manifest['profile']} report of commit "
+          f"{manifest['commit'][:12]}, exported on {manifest['machine']}", file=sys.stderr)
+    here = archive.environment()
+    for difference in archive.differences(_read_text(paths.environment), here, project.libraries):
+        print(f"note: {difference}", file=sys.stderr)
+    print(f"this machine: {machine.one_line(machine.host())}; check the import with "
+          f"`python build.py --check --profile {manifest['profile']} --out {options.out}`", file=sys.stderr)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def print_summary(summary) -> None:
@@ -134,6 +196,15 @@ def _run(project: Project, argv: list[str] | None) -> int:
         options = options_from(args)
         if args.list:
             list_sections(project, options)
+            return 0
+        if args.diff is not None:
+            show_diff(project, options, args.diff, args.format)
+            return 0
+        if args.export:
+            export_build(project, options, args.export)
+            return 0
+        if args.import_from:
+            import_build(project, options, args.import_from)
             return 0
         if args.check:
             problems = check(project, options)

@@ -16,12 +16,16 @@ class OutputPaths:
     document: Path    # the rendered Markdown that the backends read
     ledger: Path      # every printed number and its source
     provenance: Path  # commit, machine, and each section's runs
+    history: Path     # the last builds' ledgers and provenance, for --diff
+    environment: Path  # the Python and packages of the build that --export packed (after --import)
+    export_manifest: Path  # what --import unpacked, and where it came from
 
     @classmethod
     def under(cls, root: Path) -> "OutputPaths":
         return cls(root, root / "results", root / "logs", root / ".lock", root / ".render-key",
                    root / ".cache" / "hashes.json", root / "report.qmd", root / "ledger.json",
-                   root / "provenance.json")
+                   root / "provenance.json", root / "history", root / "environment.txt",
+                   root / "report-export.json")
 
     def report(self, fmt: str) -> Path:
         return self.root / f"report.{fmt}"

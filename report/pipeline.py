@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from report import backends, checks, provenance
+from report import backends, checks, history, provenance
 from report import config as configs
 from report.context import check_figure_backend
 from report.errors import CheckFailed, Interrupted, OutputError, UsageError
@@ -161,7 +161,8 @@ def run_and_render(project: Project, options: Options, paths: OutputPaths, units
     ensure_writable(file for u in to_run for file in store.files(u.section, u.seed))
     jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
     runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                    options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout)
+                    options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout,
+                    project.libraries)
     results = enforce_invariants(project, settle(units, runner.run(to_run)))
     return results, render(project, results, options, paths)
 
@@ -317,7 +318,8 @@ def _render_document(project: Project, results: list[Result], options: Options, 
                      draft: bool, git: tuple[str, bool] | None = None):
     views = section_views(project, results)
     prov = provenance.collect(options.profile, provenance_entries(project, views, results),
-                              git or provenance.git_state(project.root), library_versions(project.libraries))
+                              git or provenance.git_state(project.root), library_versions(project.libraries),
+                              backends.choose(options.engine, project).versions())
     document = Renderer(project.templates, paths.root, draft=draft).render(views, prov, profile=options.profile)
     return document, document.results["provenance"]
 
@@ -347,6 +349,7 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
                      json.dumps({**prov, "outputs": manifest(written)}, indent=1).encode())
         publish(stage, [paths.document, *outputs.values(), paths.ledger, paths.provenance], paths.render_key, key)
     _note_formats_not_rebuilt(paths, options.to)
+    _keep_in_history(paths)
     return outputs
 
 
@@ -356,6 +359,14 @@ def _note_formats_not_rebuilt(paths: OutputPaths, formats: list[str]) -> None:
             log.warning("%s is left from an earlier build (this one wrote --to %s): `--check` reports it as "
                         "stale; build with --to %s, or delete it", paths.report(fmt), ",".join(formats),
                         ",".join([*formats, fmt]))
+
+
+def _keep_in_history(paths: OutputPaths) -> None:
+    """Keep this build for ``--diff``; a history that cannot be written costs the report nothing."""
+    try:
+        history.keep(paths)
+    except OSError as exc:
+        log.warning("could not keep this build in %s for --diff: %s", paths.history, exc)
 
 
 def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool]) -> str:

@@ -31,6 +31,7 @@ from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, tra
 from report.view import SectionView, results_view
 
 NUMBER_TYPES = (int, float)
+NUMBERS_TEMPLATE = "numbers.qmd.j2"  # the appendix that prints every number again
 
 
 @dataclass
@@ -188,7 +189,7 @@ class Renderer:
         text = self._render("report.qmd.j2", r=shown, prov=track(self._view.results["provenance"], "provenance"),
                             **context)
         groups = group_entries(self.ledger.entries)
-        text += self._render("numbers.qmd.j2", groups=groups, echo=self._echo)
+        text += self._render(NUMBERS_TEMPLATE, groups=groups, echo=self._echo)
         return Document(text, self.ledger, self.claims, self._view.results)
 
     def _render(self, template: str, **context) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from report import config as configs
-from report import fingerprint
+from report import fingerprint, machine
 from report.atomic import write_atomic
 from report.context import Context
 from report.errors import BuildError, UsageError
@@ -56,6 +56,7 @@ class Payload:
     traceback: str = ""
     user_error: bool = False
     worker: str = ""  # host:pid of the process that ran the unit
+    machine: dict = field(default_factory=dict)  # machine.describe() of where it ran
 
 
 def plan(project: Project, profile: str, sets: dict[str, dict[str, str]], store: Store,
@@ -97,8 +98,10 @@ def _plan_unit(section: SectionSpec, config, parts: dict, store: Store) -> Unit:
     return unit(Freshness.STALE, fingerprint.reasons(stored.parts, parts) or ["fingerprint changed"], stored)
 
 
-def execute_unit(module_name: str, config, device: str, show_progress: bool) -> Payload:
-    """Run one unit anywhere (this process, a pool worker, a Dask worker); never raises."""
+def execute_unit(module_name: str, config, device: str, show_progress: bool,
+                 libraries: tuple[str, ...] = ()) -> Payload:
+    """Run one unit anywhere (this process, a pool worker, a Dask worker); never raises.
+    ``libraries`` are the project's: the machine's description names their builds and threads."""
     module = importlib.import_module(module_name)
     with tempfile.TemporaryDirectory(prefix="unit-") as tmp:
         ctx = Context(Path(tmp), device=device, show_progress=show_progress)
@@ -110,7 +113,8 @@ def execute_unit(module_name: str, config, device: str, show_progress: bool) -> 
                            traceback=traceback.format_exc(), user_error=isinstance(exc, BuildError))
         wall = time.perf_counter() - start
         files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
-    return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}")
+    return Payload(data, files, wall, worker=f"{socket.gethostname()}:{os.getpid()}",
+                   machine=machine.describe(libraries, data.get("device", device)))
 
 
 def limit_threads(threads: int) -> None:
@@ -148,8 +152,8 @@ class Worker:
         self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=start_worker, initargs=(threads, scratch, os.getpid()))
 
-    def submit(self, unit: Unit, device: str) -> Future:
-        return self.pool.submit(execute_unit, unit.module, unit.config, device, False)
+    def submit(self, unit: Unit, device: str, libraries: tuple[str, ...] = ()) -> Future:
+        return self.pool.submit(execute_unit, unit.module, unit.config, device, False, libraries)
 
     def _processes(self) -> list:
         # ProcessPoolExecutor keeps its processes only here (Python 3.14 adds kill_workers)
@@ -181,10 +185,10 @@ class LocalPool:
     def _worker(self) -> Worker:
         return Worker(self.threads, self.scratch.name)
 
-    def submit(self, unit: Unit, device: str) -> Future:
-        """Start ``unit`` on an idle worker (there must be one)."""
+    def submit(self, unit: Unit, device: str, libraries: tuple[str, ...] = ()) -> Future:
+        """Start ``unit`` on an idle worker (there must be one); ``libraries`` as for ``execute_unit``."""
         worker = self.idle.pop()
-        future = worker.submit(unit, device)
+        future = worker.submit(unit, device, libraries)
         self.busy[future] = worker
         return future
 
@@ -274,6 +278,7 @@ class Runner:
     scheduler: str | None = None
     show_progress: bool = True
     worker_timeout: float = 60.0  # seconds to wait for a first Dask worker
+    libraries: tuple[str, ...] = ()  # the project's, named in each result's machine description
 
     def run(self, units: list[Unit]) -> list[Result]:
         """One result per unit, in the order given."""
@@ -289,11 +294,13 @@ class Runner:
         for unit in units:
             log.info("running %s", unit.label)
             results.append(self._finish(unit, execute_unit(unit.module, unit.config, self.device,
-                                                           self.show_progress)))
+                                                           self.show_progress, self.libraries)))
         return results
 
     def _run_on(self, executor: Executor, units: list[Unit]) -> list[Result]:
-        futures = {executor.submit(execute_unit, u.module, u.config, self.device, False): u for u in units}  # pragma: no mutate (no bars in workers: None is as false as False)
+        progress_in_workers = False  # pragma: no mutate (no bars in workers: None is as false as False)
+        futures = {executor.submit(execute_unit, u.module, u.config, self.device, progress_in_workers,
+                                   self.libraries): u for u in units}
         finished = {}
         with self._progress(len(units)) as bar:
             try:
@@ -314,7 +321,7 @@ class Runner:
             while waiting or running:
                 while waiting and pool.idle:
                     unit = waiting.pop()
-                    running[pool.submit(unit, self.device)] = unit
+                    running[pool.submit(unit, self.device, self.libraries)] = unit
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     unit = running.pop(future)
@@ -361,7 +368,7 @@ class Runner:
             error = "invariants do not hold: " + "; ".join(problems)
             return self._fail(unit, payload, error, f"{error}\n\nThe result was not stored.\n")
         meta = {"wall_time": payload.wall_time, "profile_config": configs.as_json(unit.config),
-                "worker": payload.worker,
+                "worker": payload.worker, "machine": payload.machine,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         record = self.store.save(unit.section, unit.seed, payload.files, fingerprint=unit.fingerprint,
                                  parts=unit.parts, data=payload.data, meta=meta)

@@ -92,5 +92,6 @@ def _unit_entry(result: Result) -> dict:
     meta = result.record.meta if result.record else {}
     return {"seed": result.seed, "fingerprint": result.unit.fingerprint[:12], "outcome": result.outcome.value,
             "wall_time": meta.get("wall_time", result.wall_time), "finished": meta.get("finished", ""),
-            "device": result.record.data.get("device", "n/a") if result.record else "n/a"}
+            "device": result.record.data.get("device", "n/a") if result.record else "n/a",
+            "machine": meta.get("machine", {}) if result.record else None}
 

@@ -240,3 +240,9 @@ def test_a_pandoc_failure_is_told_without_haskell_s_call_stack(document, tmp_pat
     with pytest.raises(RendererError) as caught:
         PandocBackend(fake_tool(tmp_path, "pandoc", complaint, writes_half=False)).render(document, ["html"])
     assert caught.value.message == "pandoc failed (1): pandoc: report.html: hPutBuf: invalid argument"
+
+
+def test_quarto_names_its_own_version_and_those_of_the_pandoc_and_typst_it_bundles(tmp_path):
+    quarto = fake_quarto(tmp_path, 'case "$1" in pandoc) echo "pandoc 3.4";; typst) echo "typst 0.11.0 (abc)";;'
+                                   ' *) echo "1.6.39";; esac')
+    assert QuartoBackend(quarto).versions() == {"quarto": "1.6.39", "pandoc": "3.4", "typst": "0.11.0"}

@@ -119,6 +119,18 @@ def test_a_traced_text_the_pdf_breaks_across_lines_or_pages_is_found(pdf):
         "report.pdf: s.t0 = 'kuzushiji characters' is missing from the PDF text"]
 
 
+def test_a_traced_text_the_pdf_hyphenates_at_a_line_end_is_found(tmp_path):
+    # on so narrow a page typst breaks the line after "scipy-" and hyphenates "open-blas"
+    (tmp_path / "doc.typ").write_text("#set page(width: 1.6cm, height: auto, margin: 2mm)\n"
+                                      "#set text(hyphenate: true)\nnumpy: BLAS scipy-openblas 0.3.31\n")
+    subprocess.run([sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2])",
+                    str(tmp_path / "doc.typ"), str(tmp_path / "doc.pdf")], check=True, timeout=120)
+    entry = {**LEDGER[1], "path": "provenance.machines[0].libraries", "kind": "text",
+             "text": "numpy: BLAS scipy-openblas 0.3.31"}
+    assert checks.verify_pdf(tmp_path / "doc.pdf", [entry]) == []
+    assert len(checks.verify_pdf(tmp_path / "doc.pdf", [{**entry, "text": "scipy-openblas 0.3.32"}])) == 1
+
+
 def test_every_typed_place_of_a_number_is_named_with_the_hint(tmp_path):
     (tmp_path / "a.qmd.j2").write_text("intro\nabout 42 runs\n")
     (tmp_path / "b.qmd.j2").write_text("42 more\n")

@@ -70,6 +70,11 @@ HELP = {  # what `python build.py --help` says about each argument
     "--device {auto,cpu,cuda}": "torch device",
     "--draft": "render false claims highlighted instead of failing",
     "--quiet": "no progress bars",
+    "--diff [REF]": "the printed numbers that changed since the previous build, or since REF: a build kept in "
+                    "OUT/history, a commit prefix, or another output folder (creates nothing)",
+    "--format {text,md}": "--diff output: text for the terminal, md for a pull-request comment",
+    "--export FILE.zip": "pack the report, its stored results and this environment into FILE.zip",
+    "--import FILE.zip": "unpack an --export into the empty --out folder; then --check it there",
 }
 
 
@@ -91,7 +96,8 @@ def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build
     assert vars(parser(PROJECT).parse_args([])) == {
         "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
-        "scheduler": None, "worker_timeout": 60.0, "device": "auto", "draft": False, "quiet": False}
+        "scheduler": None, "worker_timeout": 60.0, "device": "auto", "draft": False, "quiet": False, "diff": None,
+        "format": "text", "export": None, "import_from": None}
     assert options_from(parser(PROJECT).parse_args([])) == Options(
         sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
         jobs=None, scheduler=None, worker_timeout=60.0, device="auto", draft=False, show_progress=True)

@@ -362,6 +362,9 @@ def test_ctrl_c_while_the_report_renders_keeps_the_last_report_and_says_what_was
     before = report_unit(out)
 
     class InterruptedWhileRendering:
+        def versions(self):
+            return {}
+
         def render(self, document, formats):
             document.with_suffix(".html").write_text("half")  # pandoc's output, beside the staged document
             raise KeyboardInterrupt

@@ -42,6 +42,16 @@ def flip_first_activation(data: dict) -> dict:
     return changed
 
 
+def test_the_provenance_names_the_machines_and_the_renderers_versions(built):
+    prov = json.loads((built / "provenance.json").read_text())
+    assert prov["renderer"]["pandoc"][0].isdigit() and prov["renderer"]["typst"][0].isdigit()
+    (toy,) = [m for m in prov["machines"] if m["runs"] == "toy_mlp seed 0"]
+    assert "threads (torch)" in toy["threads"] and "torch: BLAS" in toy["libraries"]
+    text = (built / "report.qmd").read_text()
+    for printed in ("renderer.pandoc", "renderer.typst", "machine.cpu", "machine.cores", "machines[0].libraries"):
+        assert f'title="provenance.{printed}"' in text
+
+
 def test_check_passes_on_a_fresh_build(built):
     assert check(PROJECT, options(built)) == []
 
@@ -457,7 +467,8 @@ def test_an_output_folder_beside_the_sources_is_made_and_left_holding_only_the_b
     out = tiny.root / "deep" / "out"
     build(tiny, tiny_options(tiny, out=out))
     assert sorted(p.name for p in out.iterdir()) == [
-        ".cache", ".lock", ".render-key", "ledger.json", "provenance.json", "report.html", "report.qmd", "results"]
+        ".cache", ".lock", ".render-key", "history", "ledger.json", "provenance.json", "report.html", "report.qmd",
+        "results"]
     assert [p.name for p in (out / ".cache").iterdir()] == ["hashes.json"]
 
 

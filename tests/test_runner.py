@@ -393,7 +393,7 @@ def test_a_store_that_cannot_be_written_ends_the_run_and_starts_none_of_the_unit
     units, store = plan_tiny(tiny, "counting.seeds=[1,2,3]")
     started = []
 
-    def slow_unit(module, config, device, show_progress):
+    def slow_unit(module, config, device, show_progress, libraries=()):
         started.append(config.seed)
         time.sleep(0.2)  # the first result is refused while the second unit runs and the third waits
         return runner_module.Payload({"numbers": [1], "total": 1})

@@ -66,17 +66,19 @@ def test_only_cached_stale_results_contribute_their_reasons_once_each_and_sorted
     assert views[1] == SectionView("other", [], "", [])
 
 
-def test_the_provenance_names_each_section_s_runs_with_seed_fingerprint_outcome_time_and_device(tiny):
-    results = [Result(unit(0), Outcome.RAN, record(0, device="cpu"), wall_time=9.0),
+def test_the_provenance_names_each_section_s_runs_with_seed_fingerprint_outcome_time_device_and_machine(tiny):
+    ran = record(0, device="cpu")
+    ran = dataclasses.replace(ran, meta={**ran.meta, "machine": {"host": "box"}})
+    results = [Result(unit(0), Outcome.RAN, ran, wall_time=9.0),
                Result(unit(1), Outcome.FAILED, None, wall_time=0.25, error="boom")]
     (entry,) = provenance_entries(tiny, section_views(tiny, results), results)
     assert entry == {
         "name": "counting", "title": "Counting", "ok": False,
         "problem": "it failed: boom. The next build reruns it.", "stale": [],
         "units": [{"seed": 0, "fingerprint": "000000000000", "outcome": "ran", "wall_time": 1.5,
-                   "finished": "2026-01-02T03:04:05+00:00", "device": "cpu"},
+                   "finished": "2026-01-02T03:04:05+00:00", "device": "cpu", "machine": {"host": "box"}},
                   {"seed": 1, "fingerprint": "010101010101", "outcome": "failed", "wall_time": 0.25,
-                   "finished": "", "device": "n/a"}]}
+                   "finished": "", "device": "n/a", "machine": None}]}
 
 
 def test_a_record_that_does_not_name_its_device_shows_n_a(tiny):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from report.errors import RendererError
 from report.atomic import raise_if_disk_full, replacing, write_atomic
+from report.fingerprint import library_versions
+from report.machine import tool_version
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -37,6 +39,9 @@ class PandocBackend:
         with ThreadPoolExecutor(len(formats) or 1) as pool:  # the formats render side by side
             futures = {fmt: pool.submit(renderers[fmt], document) for fmt in formats}
             return {fmt: future.result() for fmt, future in futures.items()}
+
+    def versions(self) -> dict[str, str]:
+        return {"pandoc": tool_version([self.pandoc, "--version"]), "typst": library_versions(("typst",))["typst"]}
 
     def command(self, document: Path, to: str, output: Path, *extra: str) -> list[str]:
         """The pandoc argument list (never a shell string)."""
