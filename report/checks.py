@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import collections
+
 import re
 import statistics
 from html.parser import HTMLParser
@@ -84,17 +86,26 @@ def verify_html(html: str, ledger: list[dict], results: dict) -> list[str]:
     parser = _NumberSpans()
     parser.feed(html)
     by_id = {entry["id"]: entry for entry in ledger}
-    problems = []
+    problems, unbacked = [], collections.Counter()
     for span_id, path, text in parser.spans:
         entry = by_id.get(span_id)
         expected = _expected_text(entry, results) if entry else None
-        if expected is None or _unsmart(" ".join(text.split())) != _unsmart(expected):
+        if expected is None and entry and _result_key(entry["path"]) not in results:
+            unbacked[_result_key(entry["path"])] += 1  # one line for the section, not one per number
+        elif expected is None or _unsmart(" ".join(text.split())) != _unsmart(expected):
             origin = f" ({entry['template']}:{entry['line']})" if entry else ""
             problems.append(f"report.html #{span_id}{origin}: prints {text!r} from {path}, "
                             f"the store gives {expected!r}")
     for token in NUMBER.findall(" ".join(parser.loose)):
         problems.append(f"report.html: number {token!r} is not traced to a result")
+    problems += [f"report.html prints {count} number{'s' * (count > 1)} of {key}, which has no readable stored result"
+                 for key, count in unbacked.items()]
     return problems
+
+
+def _result_key(path: str) -> str:
+    """The result a ledger path reads from: ``len(kmnist@2.models)`` -> ``kmnist@2``."""
+    return re.match(r"(?:\w+\()*([\w@]+)", path).group(1)
 
 
 SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...",

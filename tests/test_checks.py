@@ -51,6 +51,16 @@ def test_a_span_missing_from_the_ledger_or_the_store_is_reported():
     assert len(checks.verify_html(GOOD, LEDGER, {"s": {}})) == 2
 
 
+def test_numbers_of_a_result_the_store_cannot_give_are_one_finding_not_one_per_number():
+    assert checks.verify_html(GOOD, LEDGER, {"s@2": RESULTS["s@2"]}) == [
+        "report.html prints 2 numbers of s, which has no readable stored result"]
+    one = [{**LEDGER[0], "path": "len(s@2.runs)", "kind": "int", "digits": 0, "text": "1"}]
+    page = html(span("n1", "len(s@2.runs)", "1"))
+    assert checks.verify_html(page, one, {"s": RESULTS["s"]}) == [
+        "report.html prints 1 number of s@2, which has no readable stored result"]
+    assert checks.verify_html(page, one, RESULTS) == []
+
+
 @pytest.mark.parametrize("path, kind, digits, text", [
     ("mean(s@*.acc)", "pct", 2, f"{100 * statistics.fmean([0.8596, 0.8]):.2f}%"),
     ("sd(s@*.loss)", "num", 4, f"{statistics.stdev([0.1025, 0.2]):.4f}"),
