@@ -1,6 +1,7 @@
 """Backends: the quarto call (which cannot run here) by its argument list; choice of engine."""
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT
@@ -140,14 +141,22 @@ def test_without_pypandoc_the_error_says_what_to_install(monkeypatch):
 
 @pytest.fixture
 def fake_typst(monkeypatch):
-    """``typst.compile`` replaced: a real compile hangs a process forked after one (see bench/mutation.py)."""
-    calls = []
+    """``typst.compile_with_warnings`` replaced: a real compile hangs a process forked after one (see bench/mutation.py)."""
+    calls = TypstCalls()
 
-    def compile(typ, root, font_paths):
+    def compile_with_warnings(typ, root, font_paths):
         calls.append((Path(typ).read_text(), root, font_paths))
-        return b"%PDF-1.7 fake"
-    monkeypatch.setattr("typst.compile", compile)
+        return b"%PDF-1.7 fake", calls.warnings
+    monkeypatch.setattr("typst.compile_with_warnings", compile_with_warnings)
     return calls
+
+
+class TypstCalls(list):
+    """What the stand-in typst was asked to compile, and the warnings it is to give."""
+
+    def __init__(self):
+        super().__init__()
+        self.warnings = []
 
 
 def test_the_pdf_is_typst_from_pandoc_on_a4_with_the_fonts_and_font_folders_of_the_project(document, fake_typst,
@@ -161,12 +170,22 @@ def test_the_pdf_is_typst_from_pandoc_on_a4_with_the_fonts_and_font_folders_of_t
     assert (root, font_paths) == (str(tmp_path), [str(tmp_path / "fonts")])
 
 
+def test_a_font_typst_cannot_find_is_named_once_and_the_pdf_still_written(document, fake_typst, caplog):
+    font = SimpleNamespace(message="unknown font family: ipaexgothic")
+    fake_typst.warnings.extend([font, font, SimpleNamespace(message="block may not occur inside of a paragraph")])
+    PandocBackend.find().render(document, ["pdf"])
+    assert document.with_suffix(".pdf").read_bytes() == b"%PDF-1.7 fake"
+    assert [r.getMessage() for r in caplog.records] == [
+        "the PDF was typeset without a font it asks for (typst: unknown font family: ipaexgothic); install that "
+        "font, or name a folder holding it in the project's font_paths"]
+
+
 def test_a_typst_error_names_the_typ_file_and_keeps_the_old_pdf(document, monkeypatch):
     document.with_suffix(".pdf").write_bytes(b"old")
 
     def fails(typ, root, font_paths):
         raise RuntimeError("unknown font family")
-    monkeypatch.setattr("typst.compile", fails)
+    monkeypatch.setattr("typst.compile_with_warnings", fails)
     with pytest.raises(RendererError) as caught:
         PandocBackend.find().render(document, ["pdf"])
     typ = document.with_suffix(".typ")

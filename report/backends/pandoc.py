@@ -1,6 +1,7 @@
 """The embedded renderer: pandoc (from pypandoc-binary) to HTML, and to Typst compiled by ``typst``."""
 from __future__ import annotations
 
+import logging
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,6 +10,8 @@ from report.errors import RendererError
 from report.atomic import raise_if_disk_full, replacing, write_atomic
 from report.fingerprint import library_versions
 from report.machine import tool_version
+
+log = logging.getLogger("report")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -87,9 +90,14 @@ class PandocBackend:
                                    "--variable", f"header-includes={self.typst_preamble()}",
                                    "--variable", "papersize=a4"), document, typ)
         try:
-            pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
+            pdf, warnings = typst.compile_with_warnings(str(typ), root=str(document.parent),
+                                                        font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location
             raise RendererError(f"typst could not compile {typ}: {exc}", "inspect the .typ file") from None
+        for message in sorted({w.message for w in warnings if w.message.startswith("unknown font family")}):
+            # typst falls back to another font: the PDF is written, but glyphs it lacks are empty boxes
+            log.warning("the PDF was typeset without a font it asks for (typst: %s); install that font, "
+                        "or name a folder holding it in the project's font_paths", message)
         out = document.with_suffix(".pdf")
         write_atomic(out, pdf)
         return out
