@@ -28,6 +28,7 @@ from markupsafe import Markup
 from tabulate import tabulate
 
 from report import crossref, sources
+from report.checks import SPAN
 from report.errors import BuildError, ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
@@ -66,7 +67,7 @@ class Document:
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
         self.template_dir, self.out_dir, self.draft = template_dir, out_dir, draft
-        self.ledger, self.claims, self.unfiltered = Ledger(), [], []
+        self.ledger, self.claims, self.unfiltered, self._texts = Ledger(), [], [], []
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
                                       autoescape=False, **sources.SYNTAX)
@@ -132,13 +133,22 @@ class Renderer:
         """A label: traced when it comes from a result, so its digits are not typed numbers; one
         the template states (a column header, a plain list) stays as typed, for the guard to read."""
         if getattr(value, "path", None) is None:
-            return _escape(str(value))
+            return _escape(self._passed(str(value)))
         return self.record(value, "text")
+
+    def _passed(self, text: str) -> str:
+        """Text a template passed to a helper (a caption, a label it built). A result's text joined
+        into it with ``~`` has lost its trace: it is noted, so that the guard names that result and
+        this line rather than calling its digits typed."""
+        untraced = SPAN.sub("", text)
+        self.unfiltered += [Unfiltered(value, path, *self._where())
+                            for value, path in self._texts if value in untraced]
+        return text
 
     # -- figures, tables, claims ----------------------------------------------------------
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
-        section = file.path.partition(".")[0]
+        section, caption = file.path.partition(".")[0], self._passed(caption)
         path = self._view.artifact_dirs[section] / str(file)
         if path in self._view.damaged:
             return self._damaged_figure(file, section.partition("@")[0], caption, label)
@@ -158,14 +168,14 @@ class Renderer:
         headers = [header for _, header, _ in columns]
         align = ["left" if spec == "label" else "right" for _, _, spec in columns]
         text = tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def matrix(self, values, row_labels, col_labels, caption: str, label: str, corner: str = "") -> Markup:
         """A labelled matrix (a confusion matrix, say) as a table of traced integers."""
         body = [[self._label(r), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
         text = tabulate(body, [corner, *map(self._label, col_labels)], tablefmt="pipe",
                         colalign=["left", *["right"] * len(col_labels)], disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def _cell(self, value, spec: str):
         if spec == "label":
@@ -207,6 +217,7 @@ class Renderer:
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
         """The report, then an appendix listing every number printed before it."""
         self._view = results_view(sections, provenance)
+        self._texts = list(_texts_with_digits(self._view.results))
         shown = {s.name: track(self._view.results[s.name], s.name) for s in sections if s.ok}
         text = self._render("report.qmd.j2", r=shown, prov=track(self._view.results["provenance"], "provenance"),
                             **context)
@@ -269,6 +280,18 @@ def group_entries(entries: list) -> list[list]:
         groups.setdefault((stem, entry.template, entry.line), []).append(entry)
     return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members}
             for key, members in groups.items()]
+
+
+def _texts_with_digits(data, path: str = ""):
+    """``(text, path)`` of each result string that holds a digit and a letter (a label, "H = 16")."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts_with_digits(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _texts_with_digits(value, f"{path}[{index}]")
+    elif isinstance(data, str) and any(c.isdigit() for c in data) and any(c.isalpha() for c in data):
+        yield data, path
 
 
 def _template_frame() -> tuple[str, int] | None:

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 import pytest
 
 from report import checks
-from report.errors import ClaimError, TemplateProblem
+from report.errors import ClaimError, Mismatch, TemplateProblem
 from report.render import Claim, Renderer, _traceback_location
 from report.view import SectionView
 from report.store import Record
@@ -318,3 +318,22 @@ def test_an_unknown_cross_reference_is_a_template_error(tmp_path):
         render(tmp_path, "# A {#sec-a}\n\nSee @sec-a,\nthen @sec-b.\n", {})
     assert error.value.message == ("unknown cross-reference @sec-b at report.qmd.j2:4: no section is labelled "
                                    "sec-b (the section labels are sec-a)")
+
+
+@pytest.mark.parametrize("call", [
+    "{{ figure(r.sec.figures.loss, r.sec.runs[0].label ~ ': loss per epoch.', 'fig-loss') }}",
+    "{{ table(r.sec.runs, [('acc', 'accuracy', 'pct:1')], 'Accuracy of ' ~ r.sec.runs[0].label ~ '.', 'tbl-a') }}",
+    "{{ matrix(r.sec.m, [r.sec.runs[0].label ~ ' wide'], ['x'], 'C.', 'tbl-c') }}",
+], ids=["figure caption", "table caption", "matrix label"])
+def test_a_result_s_text_joined_into_a_caption_or_label_is_named_with_its_path_and_line(tmp_path, call):
+    doc = render_seeds(tmp_path, "intro\n" + call, {1: {"figures": {"loss": "loss.png"},
+                                                        "runs": [{"label": "H = 16", "acc": 0.5}], "m": [[1]]}})
+    (found,) = checks.untraced_numbers(doc.text, tmp_path, doc.unfiltered)
+    assert found.startswith("number '16' comes from sec.runs[0].label = 'H = 16' at report.qmd.j2:2, printed "
+                            "without a filter") and found.kind is Mismatch.UNFILTERED
+
+
+def test_a_traced_label_in_a_caption_is_not_noted(tmp_path):
+    doc = render(tmp_path, "{{ table(r.sec.runs, [('acc', 'accuracy', 'pct:1')], 'For ' ~ (r.sec.runs[0].label | text)"
+                           " ~ '.', 'tbl-a') }}", {"runs": [{"label": "H = 16", "acc": 0.5}]})
+    assert doc.unfiltered == [] and checks.untraced_numbers(doc.text, tmp_path) == []
