@@ -22,7 +22,7 @@ end
 
 local function number(el)
   local prefix = kind_of(el.identifier)
-  if not prefix then return nil end
+  if not counters[prefix] then return nil end  -- not a figure or table label (a heading's sec-)
   counters[prefix] = counters[prefix] + 1
   numbers[el.identifier] = kinds[prefix] .. " " .. counters[prefix]
   if is_typst then return nil end
