@@ -309,9 +309,8 @@ def _unverified_record(unit: Unit, raw: dict) -> Record:
 
 def _check_rerendering(project: Project, results: list[Result], options: Options, paths: OutputPaths) -> list[str]:
     document, _ = _render_document(project, results, options, paths, draft=True)
-    false_claims = [f"claim {c.name!r} ({c.template}:{c.line}) does not hold in the results"
-                    for c in document.claims if not c.holds]
-    return false_claims + checks.untraced_numbers(document.text, project.templates)
+    return (checks.false_claims(document.claims)
+            + checks.untraced_numbers(document.text, project.templates, document.unfiltered))
 
 
 def _render_document(project: Project, results: list[Result], options: Options, paths: OutputPaths,
@@ -338,7 +337,7 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
         log.info("the report is up to date")
         return outputs
     document, prov = _render_document(project, results, options, paths, options.draft, git)
-    problems = checks.untraced_numbers(document.text, project.templates)
+    problems = checks.untraced_numbers(document.text, project.templates, document.unfiltered)
     if problems:
         raise CheckFailed(problems)
     with staging(paths) as stage:

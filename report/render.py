@@ -8,7 +8,9 @@ Numbers leave results only through the filters ``num``, ``pct``, ``int``, ``sci`
 ``text``; each wraps its output in a span ``[85.96%]{#n12 .num title="kmnist.lin.accuracy"}``
 that names its source, so the HTML carries its own provenance and the checks can compare
 it with the store. Printing a bare number is a template error; a number the template
-itself must say goes through ``lit()``, so such literals are visible and rare.
+itself must say goes through ``lit()``, so such literals are visible and rare. The helpers
+trace the text they take from results too (a label "H = 16" in ``ranked()`` or a table), so
+its digits are a traced value, never a typed number.
 Jinja comments are written ``<#-- ... --#>``, because ``{#`` opens Pandoc attributes.
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
+from report import crossref, sources
+from report.checks import SPAN
 from report.errors import BuildError, ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
@@ -42,22 +46,32 @@ class Claim:
     line: int
 
 
+@dataclass(frozen=True)
+class Unfiltered:
+    """A result's text with digits in it, printed without a filter (``{{ row.name }}``): untraced."""
+
+    text: str
+    path: str
+    template: str
+    line: int
+
+
 @dataclass
 class Document:
     text: str
     ledger: Ledger
     claims: list[Claim]
     results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": with the seeds}
+    unfiltered: list[Unfiltered]
 
 
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
         self.template_dir, self.out_dir, self.draft = template_dir, out_dir, draft
-        self.ledger, self.claims = Ledger(), []
+        self.ledger, self.claims, self.unfiltered, self._texts = Ledger(), [], [], []
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
-                                      comment_start_string="<#--", comment_end_string="--#>",
-                                      keep_trailing_newline=True, autoescape=False)
+                                      autoescape=False, **sources.SYNTAX)
         for kind in FORMATS:
             self.env.filters[kind] = self._formatter(kind)
         self.env.filters["count"] = self.count
@@ -112,12 +126,30 @@ class Renderer:
         if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
             raise TemplateProblem(f"{self._where_text()}: the number {value!r} is printed without "
                                   "a format filter", "use | num(3), | pct(2), | int or lit(...)")
+        if isinstance(value, TrackedStr) and any(c.isdigit() for c in value):
+            self.unfiltered.append(Unfiltered(str(value), value.path, *self._where()))
         return value
+
+    def _label(self, value) -> str:
+        """A label: traced when it comes from a result, so its digits are not typed numbers; one
+        the template states (a column header, a plain list) stays as typed, for the guard to read."""
+        if getattr(value, "path", None) is None:
+            return _escape(self._passed(str(value)))
+        return self.record(value, "text")
+
+    def _passed(self, text: str) -> str:
+        """Text a template passed to a helper (a caption, a label it built). A result's text joined
+        into it with ``~`` has lost its trace: it is noted, so that the guard names that result and
+        this line rather than calling its digits typed."""
+        untraced = SPAN.sub("", text)
+        self.unfiltered += [Unfiltered(value, path, *self._where())
+                            for value, path in self._texts if value in untraced]
+        return text
 
     # -- figures, tables, claims ----------------------------------------------------------
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
-        section = file.path.partition(".")[0]
+        section, caption = file.path.partition(".")[0], self._passed(caption)
         path = self._view.artifact_dirs[section] / str(file)
         if path in self._view.damaged:
             return self._damaged_figure(file, section.partition("@")[0], caption, label)
@@ -137,18 +169,18 @@ class Renderer:
         headers = [header for _, header, _ in columns]
         align = ["left" if spec == "label" else "right" for _, _, spec in columns]
         text = tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def matrix(self, values, row_labels, col_labels, caption: str, label: str, corner: str = "") -> Markup:
         """A labelled matrix (a confusion matrix, say) as a table of traced integers."""
-        body = [[_escape(str(r)), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
-        text = tabulate(body, [corner, *map(str, col_labels)], tablefmt="pipe",
+        body = [[self._label(r), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
+        text = tabulate(body, [corner, *map(self._label, col_labels)], tablefmt="pipe",
                         colalign=["left", *["right"] * len(col_labels)], disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def _cell(self, value, spec: str):
         if spec == "label":
-            return _escape(str(value))
+            return self._label(value)
         kind, _, digits = spec.partition(":")
         return self.record(value, kind, int(digits) if digits else None)
 
@@ -166,10 +198,11 @@ class Renderer:
 
     def ranked(self, items, key: str, label: str = "name", kind: str = "pct", digits=None,
                descending: bool = True) -> Markup:
-        """Items ordered by a result value, e.g. ``NetConv (94.10%) > NetFull (...) > ...``."""
+        """Items ordered by a result value, each with its label: ``NetConv (94.10%) > NetFull (...) > ...``."""
         order = sorted(items, key=lambda item: item[key], reverse=descending)
         sign = " > " if descending else " < "
-        return Markup(sign.join(f"{item[label]} ({self.record(item[key], kind, digits)})" for item in order))
+        return Markup(sign.join(f"{self._label(item[label])} ({self.record(item[key], kind, digits)})"
+                                for item in order))
 
     def product_sum(self, terms, factors: str = "factors", addend: str = "addend") -> Markup:
         """A sum of products, every operand traced: ``(784 × 10 + 10) + (10 × 5 + 5)``.
@@ -185,12 +218,16 @@ class Renderer:
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
         """The report, then an appendix listing every number printed before it."""
         self._view = results_view(sections, provenance)
+        self._texts = list(_texts_with_digits(self._view.results))
         shown = {s.name: track(self._view.results[s.name], s.name) for s in sections if s.ok}
         text = self._render("report.qmd.j2", r=shown, prov=track(self._view.results["provenance"], "provenance"),
                             **context)
         groups = group_entries(self.ledger.entries)
         text += self._render(NUMBERS_TEMPLATE, groups=groups, echo=self._echo)
-        return Document(text, self.ledger, self.claims, self._view.results)
+        unresolved = crossref.unresolved(text, self.template_dir)
+        if unresolved:
+            raise unresolved
+        return Document(text, self.ledger, self.claims, self._view.results, self.unfiltered)
 
     def _render(self, template: str, **context) -> str:
         try:
@@ -244,6 +281,18 @@ def group_entries(entries: list) -> list[list]:
         groups.setdefault((stem, entry.template, entry.line), []).append(entry)
     return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members}
             for key, members in groups.items()]
+
+
+def _texts_with_digits(data, path: str = ""):
+    """``(text, path)`` of each result string that holds a digit and a letter (a label, "H = 16")."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts_with_digits(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _texts_with_digits(value, f"{path}[{index}]")
+    elif isinstance(data, str) and any(c.isdigit() for c in data) and any(c.isalpha() for c in data):
+        yield data, path
 
 
 def _template_frame() -> tuple[str, int] | None:

@@ -63,6 +63,7 @@ def plan(project: Project, profile: str, sets: dict[str, dict[str, str]], store:
          memo: fingerprint.HashMemo) -> list[Unit]:
     """Every unit of every section, with its freshness and the reasons it is not fresh."""
     versions = fingerprint.library_versions(project.libraries)
+    modules = tuple(project.section(name).module for name in project.names)
     units = []
     for name in project.names:
         section = project.section(name)
@@ -70,7 +71,8 @@ def plan(project: Project, profile: str, sets: dict[str, dict[str, str]], store:
         for seed in configs.seeds(section, base, sets.get(name, {})):
             config = dataclasses.replace(base, seed=seed)
             parts = fingerprint.parts(section.module, configs.as_json(config, for_fingerprint=True),
-                                      section.input_files(config), memo, root=project.root, versions=versions)
+                                      section.input_files(config), memo, root=project.root, versions=versions,
+                                      sections=modules)
             units.append(_plan_unit(section, config, parts, store))
     return units
 

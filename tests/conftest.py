@@ -149,7 +149,7 @@ TINY_TEMPLATES = {
 
         # Every number
 
-        {% for g in groups %}{% for e in g.entries %}- {{ echo(e) }} from `{{ e.path }}`
+        {% for g in groups %}{% for e in g.entries %}- {{ echo(e) }} from `{{ e.path }}`{.literal}
         {% endfor %}{% endfor %}""",
 }
 

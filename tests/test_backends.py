@@ -1,4 +1,5 @@
 """Backends: the quarto call (which cannot run here) by its argument list; choice of engine."""
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -265,3 +266,32 @@ def test_quarto_names_its_own_version_and_those_of_the_pandoc_and_typst_it_bundl
     quarto = fake_quarto(tmp_path, 'case "$1" in pandoc) echo "pandoc 3.4";; typst) echo "typst 0.11.0 (abc)";;'
                                    ' *) echo "1.6.39";; esac')
     assert QuartoBackend(quarto).versions() == {"quarto": "1.6.39", "pandoc": "3.4", "typst": "0.11.0"}
+
+
+SECTIONS = ("# Intro {#sec-intro}\n\nSee @sec-sub, @sec-results and @sec-later.\n\n## Sub {#sec-sub}\n\n"
+            "# Results {#sec-results}\n\n# Later {.unnumbered #sec-later}\n\nEnd.\n")
+
+
+def test_section_references_read_as_pandoc_numbers_the_headings_and_unnumbered_ones_by_title(document):
+    document.write_text(SECTIONS)
+    html = " ".join(PandocBackend.find().render(document, ["html"])["html"].read_text().split())
+    assert ('See <a href="#sec-sub"><span class="xref-label">Section 1.1</span></a>, <a href="#sec-results">'
+            '<span class="xref-label">Section 2</span></a> and <a href="#sec-later"><span class="xref-label">'
+            'Later</span></a>.') in html
+    assert '<h2 data-number="1.1" id="sec-sub">' in html and '<h1 data-number="2" id="sec-results">' in html
+
+
+def test_section_references_become_typst_references_and_links(document, tmp_path):
+    document.write_text(SECTIONS)
+    backend = PandocBackend.find()
+    subprocess.run(backend.command(document, "typst", tmp_path / "out.typ"), cwd=tmp_path, check=True)
+    typst_source = (tmp_path / "out.typ").read_text()
+    assert "See @sec-sub, @sec-results and #link(<sec-later>)[Later]." in typst_source
+    assert "= Results\n<sec-results>" in typst_source
+
+
+def test_a_reference_to_no_label_stops_pandoc_naming_it(document):
+    document.write_text("# Intro {#sec-intro}\n\nSee @sec-nope.\n")
+    with pytest.raises(RendererError) as caught:
+        PandocBackend.find().render(document, ["html"])
+    assert "unknown cross-reference @sec-nope: nothing has that label" in caught.value.message

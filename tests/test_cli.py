@@ -245,7 +245,7 @@ def test_check_that_finds_problems_exits_1_listing_them(checked, capsys, tmp_pat
     checked(["report.html: 0.93 is not 0.94"])
     assert main(PROJECT, ["--check", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
-        "error: the report does not match its results (1 problems):\n  - report.html: 0.93 is not 0.94\n"
+        "error: the report does not match its results (1 problem):\n  - report.html: 0.93 is not 0.94\n"
         "  hint: rebuild with `python build.py`, or rerun the named sections with --force\n")
 
 

@@ -461,3 +461,40 @@ def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
     first, second = runs
     assert (first["accuracy"], first["confusion"]) == (second["accuracy"], second["confusion"])
     assert first["threads"] == 1
+
+
+# --- reuse by another section -----------------------------------------------------------------
+
+def test_the_public_surface_gives_another_section_the_loader_models_and_loop():
+    from experiments.kmnist import api, default_data_dir
+
+    assert api.load_split is load_split and api.fit is fit and api.Settings is Settings
+    assert isinstance(api.build_model("full", 16), api.NetFull) and set(api.__all__) <= set(dir(api))
+    assert default_data_dir() == Config().data_dir
+
+
+def test_data_errors_name_the_section_that_reads_the_data(tmp_path, offline):
+    with pytest.raises(DataError) as error:
+        load_split(tmp_path, train=True, section="width")
+    assert error.value.message.startswith("width: KMNIST data not found")
+    assert "--set width.data_dir=..." in error.value.hint and "kmnist." not in error.value.hint
+
+
+def test_a_diverging_loss_is_told_as_the_reusing_section_s(tmp_path):
+    split = Split(torch.full((8, 1, 28, 28), float("nan")), torch.arange(8) % 10)
+    with pytest.raises(TrainingDiverged, match=r"^width: H = 16: the training loss became nan(.|\n)*"
+                                               r"--set width.lr=.*\(width.optimizer\)"):
+        fit(build_model("full", 16), "H = 16", split, split, Settings(epochs=1), torch.Generator().manual_seed(0),
+            section="width")
+
+
+def test_settings_come_from_whatever_a_config_holds_and_keep_the_defaults_for_the_rest():
+    @dataclasses.dataclass(frozen=True)
+    class WidthConfig:
+        seed: int = 0
+        lr: float = 0.01
+        epochs: int = 2
+        widths: tuple = (16, 64)
+
+    assert Settings.from_config(WidthConfig()) == Settings(lr=0.01, epochs=2)
+    assert Settings.from_config(Config(**QUICK)) == Settings(epochs=1)

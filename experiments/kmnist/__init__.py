@@ -3,6 +3,9 @@
 The section contract (see ``experiments/__init__.py``): ``Config``, ``QUICK``, ``run``,
 ``invariants`` and ``input_files``. This module imports no torch, so a cached build stays fast;
 ``run`` imports the heavy modules only when the section actually trains.
+
+Another section that reuses kmnist's data or models takes ``default_data_dir`` and
+``input_files`` from here, and the loader, models and training loop from ``experiments.kmnist.api``.
 """
 import os
 from dataclasses import dataclass, field
@@ -12,7 +15,7 @@ from experiments.common import Check, at_least, first_problem, one_of, positive
 
 from .checks import invariants
 
-__all__ = ["Config", "QUICK", "run", "invariants", "input_files",
+__all__ = ["Config", "QUICK", "run", "invariants", "input_files", "default_data_dir",
            "MODELS", "OPTIMIZERS", "PRECISIONS", "CLASS_NAMES", "HIRAGANA", "RAW_FILES"]
 
 TITLE = "Kuzushiji-MNIST"
@@ -29,7 +32,7 @@ RAW_FILES = (  # the official files in <data_dir>/KMNIST/raw/: all the section r
 )
 
 
-def _default_data_dir() -> str:
+def default_data_dir() -> str:
     """``KMNIST_ROOT``, else the project's git-ignored ``data/`` whatever the working directory."""
     return os.environ.get("KMNIST_ROOT") or str(Path(__file__).resolve().parents[2] / "data")
 
@@ -40,7 +43,7 @@ class Config:
 
     seed: int = 1  # one fixed seed: weights, shuffling and subsets all follow from it
     # where KMNIST/raw/ lives; moving the data must not invalidate results (checksums do that)
-    data_dir: str = field(default_factory=_default_data_dir, metadata={"fingerprint": False})
+    data_dir: str = field(default_factory=default_data_dir, metadata={"fingerprint": False})
     models: tuple[str, ...] = MODELS  # all three, so the report can compare them
     optimizer: str = "adam"  # converges in 10 epochs; the course used "sgd"
     lr: float = 1e-3  # Adam's usual step size
@@ -98,8 +101,9 @@ def run(config: Config, ctx) -> dict:
     return run_section(config, ctx)
 
 
-def input_files(config: Config) -> dict[str, Path]:
+def input_files(config) -> dict[str, Path]:
     """The four official ``.gz`` files: the section decompresses these very files (never the
-    uncompressed copies beside them), so their checksums in the fingerprint cover all it reads."""
+    uncompressed copies beside them), so their checksums in the fingerprint cover all it reads.
+    Any config with a ``data_dir`` will do: a section reusing the loader has the same inputs."""
     raw = Path(config.data_dir) / "KMNIST" / "raw"
     return {name: raw / name for name in RAW_FILES}
