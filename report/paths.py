@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+VERIFY_SCRATCH = ".verify-"  # prefix of the scratch store a --verify reruns into, removed afterwards
+
 
 @dataclass(frozen=True)
 class OutputPaths:
@@ -16,12 +18,14 @@ class OutputPaths:
     document: Path    # the rendered Markdown that the backends read
     ledger: Path      # every printed number and its source
     provenance: Path  # commit, machine, and each section's runs
+    verification: Path  # the last --verify: where, when, what it compared and what differed
+    verify_logs: Path   # a failed rerun's traceback, apart from the builds' logs
 
     @classmethod
     def under(cls, root: Path) -> "OutputPaths":
         return cls(root, root / "results", root / "logs", root / ".lock", root / ".render-key",
                    root / ".cache" / "hashes.json", root / "report.qmd", root / "ledger.json",
-                   root / "provenance.json")
+                   root / "provenance.json", root / "verification.json", root / "logs" / "verify")
 
     def report(self, fmt: str) -> Path:
         return self.root / f"report.{fmt}"
