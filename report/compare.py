@@ -111,7 +111,7 @@ class Row:
 
 def show(value) -> str:
     if isinstance(value, float):
-        return f"{value:.8g}"
+        return f"{value:.6g}"
     return str(value)
 
 
