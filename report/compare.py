@@ -66,10 +66,12 @@ class Rules:
         return cls(tuple((glob, pattern(glob), t) for glob, t in spec.tolerances.items()),
                    tuple((glob, pattern(glob), why) for glob, why in spec.volatile.items()))
 
-    def volatile_reason(self, inner: str) -> tuple[str, str] | None:
+    def volatile_rule(self, inner: str) -> tuple[str, str] | None:
+        """(pattern, reason) of the first volatile declaration naming ``inner``, a path in the data."""
         return next(((glob, why) for glob, regex, why in self.volatile if regex.fullmatch(inner)), None)
 
-    def declared(self, inner: str) -> tuple[str, Tolerance] | None:
+    def tolerance_rule(self, inner: str) -> tuple[str, Tolerance] | None:
+        """(pattern, tolerance) of the first tolerance declared for ``inner``."""
         return next(((glob, t) for glob, regex, t in self.tolerances if regex.fullmatch(inner)), None)
 
 
@@ -82,7 +84,7 @@ class Row:
     stored: object
     rerun: object
     tolerance: Tolerance
-    basis: str  # where the tolerance comes from: "kmnist models.*.accuracy", "3 sd over 3 seeds"
+    basis: str  # where the tolerance comes from: "kmnist models.*.accuracy", "seeds" (their spread), "" (exact)
     verdict: Verdict
 
     @property
@@ -96,9 +98,10 @@ class Row:
         """How much of its tolerance the difference uses (inf: beyond any, 0: none)."""
         if self.verdict is Verdict.EQUAL:
             return 0.0
-        difference, limit = self.difference, self.tolerance.limit(self.stored) if _is_number(self.stored) else 0
+        difference = self.difference
         if difference is None or math.isnan(difference):
             return math.inf
+        limit = self.tolerance.limit(self.stored)
         return abs(difference) / limit if limit else math.inf
 
     def cells(self) -> dict[str, str]:
@@ -185,7 +188,7 @@ class _Judge:
         self.flat = {key: dict(leaves(data)) for key, data in stored.items()}
 
     def row(self, path: str, where: str, stored, rerun, section: str, inner: str, sd_of_seeds: bool = False) -> Row:
-        volatile = self.rules[section].volatile_reason(inner)
+        volatile = self.rules[section].volatile_rule(inner)
         if volatile is not None:
             glob, why = volatile
             return Row(path, where, stored, rerun, Tolerance(why), f"{section} {glob}", Verdict.VOLATILE)
@@ -197,7 +200,7 @@ class _Judge:
         return Row(path, where, stored, rerun, tolerance, basis, verdict_of(stored, rerun, tolerance))
 
     def tolerance(self, section: str, inner: str) -> tuple[str, Tolerance]:
-        declared = self.rules[section].declared(inner)
+        declared = self.rules[section].tolerance_rule(inner)
         if declared:
             return f"{section} {declared[0]}", declared[1]
         values = [flat[inner] for flat in self._seeds(section) if _is_number(flat.get(inner))]

@@ -22,6 +22,7 @@ from report.units import Result, Unit
 
 SCHEMA = 1
 ROWS_SHOWN = 20  # the report lists the worst differences; verification.json keeps them all
+FIELDS = {"date", "machine", "commit", "dirty", "profile", "units", "counts", "summary", "differed"}
 
 
 def digest(record: Record) -> str:
@@ -60,26 +61,33 @@ def write(path: Path, verification: dict) -> None:
 
 
 def read(path: Path) -> dict | None:
-    """The last verification, or ``None`` when there is none this build can read."""
+    """The last verification, or ``None`` when there is none this build can read (a damaged or
+    older record is left for the next ``--verify`` to replace)."""
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return found if isinstance(found, dict) and found.get("schema") == SCHEMA else None
+    if not isinstance(found, dict) or found.get("schema") != SCHEMA or not FIELDS <= found.keys():
+        return None
+    return found
 
 
 def note(path: Path, results: list[Result], profile: str) -> dict:
     """What the appendix says about the last verification of the results it shows."""
     last = read(path)
-    if last is None or last.get("profile") != profile:
+    if last is None or last["profile"] != profile:
         return {"recorded": False}
-    covered = last["units"]
     shown = {r.label: r.record for r in results if r.record is not None}
-    changed = [label for label in covered if label in shown and digest(shown[label]) != covered[label]["digest"]]
-    changed += [label for label in covered if label not in shown]
-    differed = last["differed"]
+    counted, differed = last["counts"], last["differed"]
     return {"recorded": True, "date": last["date"], "host": last["machine"]["host"],
             "platform": last["machine"]["platform"], "commit": last["commit"][:12], "dirty": last["dirty"],
-            "covered": ", ".join(covered), **last["counts"], "compared": sum(last["counts"].values()) - last[
-                "counts"]["volatile"], "differed": differed[:ROWS_SHOWN], "more": max(0, len(differed) - ROWS_SHOWN),
-            "changed": ", ".join(changed), "unverified": ", ".join(label for label in shown if label not in covered)}
+            "covered": ", ".join(last["units"]), **counted, "compared": sum(counted.values()) - counted["volatile"],
+            "differed": differed[:ROWS_SHOWN], "more": max(0, len(differed) - ROWS_SHOWN),
+            "changed": ", ".join(_changed(last["units"], shown)),
+            "unverified": ", ".join(label for label in shown if label not in last["units"])}
+
+
+def _changed(covered: dict, shown: dict[str, Record]) -> list[str]:
+    """The results the verification covered that the report no longer shows as they were."""
+    return [label for label, was in covered.items()
+            if label not in shown or digest(shown[label]) != was["digest"]]

@@ -57,21 +57,26 @@ def verify(project: Project, options: Options) -> Verified:
         units, _ = plan_all(project, options, paths, sets, remember=False)
         chosen = [u for u in units if u.section in set(options.sections or project.names)]
         _refuse_unstored(chosen, options)
-        reran = rerun(project, options, paths, chosen)
-        ok = {r.label: r for r in reran if r.outcome is Outcome.RAN}
-        compared = [u for u in chosen if u.label in ok]
-        primary = {u.section: u.seed for u in reversed(units)}  # each section's first seed
+        reran = {r.label: r for r in rerun(project, options, paths, chosen)}
+        compared = [u for u in chosen if reran[u.label].outcome is Outcome.RAN]
         rules = {u.section: Rules.of(project.section(u.section)) for u in chosen}
-        rows = compare({section_key(u.section, u.seed, primary[u.section]): u.stored.data for u in compared},
-                       {section_key(u.section, u.seed, primary[u.section]): ok[u.label].record.data for u in compared},
-                       rules, _ledger(paths, options.profile))
-        failed = [r for r in reran if r.outcome is Outcome.FAILED]
-        notes = [_where_note(u, ok[u.label]) for u in compared] + _stale_notes(chosen)
+        rows = _compare(units, compared, reran, rules, _ledger(paths, options.profile))
+        failed = [r for r in reran.values() if r.outcome is Outcome.FAILED]
+        notes = [_where_note(u, reran[u.label]) for u in compared] + _stale_notes(chosen)
         if failed:
             return Verified(rows, rules, failed, notes)
         git = provenance.git_state(project.root)
         verification.write(paths.verification, verification.record(rows, compared, options.profile, git))
     return Verified(rows, rules, failed, notes, paths.verification)
+
+
+def _compare(units: list[Unit], compared: list[Unit], reran: dict[str, Result], rules: dict[str, Rules],
+             ledger: list[dict]) -> list[Row]:
+    """The stored and rerun data of ``compared``, keyed as the templates name them, number by number."""
+    primary = {u.section: u.seed for u in reversed(units)}  # each section's first seed
+    keys = {u.label: section_key(u.section, u.seed, primary[u.section]) for u in compared}
+    return compare({keys[u.label]: u.stored.data for u in compared},
+                   {keys[u.label]: reran[u.label].record.data for u in compared}, rules, ledger)
 
 
 def _refuse_unstored(units: list[Unit], options: Options) -> None:

@@ -39,7 +39,7 @@ def twice(request):
 def test_two_quick_runs_with_one_seed_give_the_same_bytes_apart_from_volatile_values(twice):
     section, (first, second) = twice
     rules = Rules.of(section)
-    volatile = lambda path: rules.volatile_reason(path) is not None  # noqa: E731
+    volatile = lambda path: rules.volatile_rule(path) is not None  # noqa: E731
     assert json.dumps(blanked(first.data, volatile), sort_keys=True) == json.dumps(blanked(second.data, volatile),
                                                                                    sort_keys=True)
     assert first.files == second.files  # every figure, byte for byte

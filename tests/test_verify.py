@@ -193,3 +193,16 @@ def test_the_report_appendix_shows_the_verification_and_what_differed_and_check_
     assert "[toy\\_mlp.trained.hidden\\_activations\\[0\\]\\[0\\]]" in appendix and "[beyond]" in appendix
     assert "Out of date" not in appendix
     assert [p for p in check(PROJECT, toy) if "verification" in p] == []
+
+
+@pytest.mark.parametrize("record", ["{", "[]", '{"schema": 1}', "another profile"])
+def test_a_damaged_verification_record_or_one_of_another_profile_is_left_out_of_the_report(tiny, capsys, record):
+    build(tiny, options(tiny))
+    path = out_of(tiny) / "verification.json"
+    if record == "another profile":
+        verify_cli(tiny, capsys=capsys)
+        path.write_text(path.read_text().replace('"profile": "quick"', '"profile": "full"'))
+    else:
+        path.write_text(record)
+    build(tiny, options(tiny))
+    assert json.loads((out_of(tiny) / "provenance.json").read_text())["verification"] == {"recorded": False}
