@@ -21,14 +21,13 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
-import statistics
 from html.parser import HTMLParser
 from pathlib import Path
 
 from report import crossref, sources
 from report.errors import Finding, Mismatch
 from report.ledger import format_value
-from report.values import lookup, seed_values
+from report.values import evaluate
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:%|[^\W\d_]+)?")
 SPAN = re.compile(r"\[(?:[^\[\]\\]|\\.)*\]\{#n\d+ \.num title=\"[^\"]*\"\}")
@@ -163,21 +162,9 @@ def _expected_text(entry: dict, results: dict) -> str | None:
     if path.startswith("literal:"):
         return entry["text"]
     try:
-        if path.startswith(("mean(", "sd(")):
-            return format_value(entry["kind"], _aggregate(results, path), entry["digits"])
-        if path.startswith("len("):
-            return format_value(entry["kind"], len(lookup(results, path[4:-1])), entry["digits"])
-        return format_value(entry["kind"], lookup(results, path), entry["digits"])
+        return format_value(entry["kind"], evaluate(results, path), entry["digits"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
-
-
-def _aggregate(results: dict, path: str) -> float:
-    """Recompute ``mean(kmnist@*.models.lin.accuracy)`` or ``sd(...)`` from every seed's result."""
-    function, _, inner = path[:-1].partition("(")
-    section, _, rest = inner.partition("@*.")
-    values = list(seed_values(results, section, rest).values())
-    return statistics.fmean(values) if function == "mean" else statistics.stdev(values)
 
 
 def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
@@ -190,7 +177,7 @@ def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
     except (PyPdfError, ValueError, OSError) as exc:
         return [f"report.pdf cannot be read as a PDF ({exc}); rebuild it with `python build.py`"]
     text = _squeeze(raw)
-    broken = _squeeze(re.sub(r"-[ \t]*\n", LINE_END_HYPHEN, raw))
+    broken = _squeeze(re.sub("[-\u00ad][ \t]*\n", LINE_END_HYPHEN, raw))
     problems = []
     for entry in ledger:
         printed = _squeeze(entry["text"])

@@ -19,11 +19,13 @@ from pathlib import Path
 from tabulate import tabulate
 
 from report import archive, diff, history, machine
+from report.compare import summary_line
 from report.context import OFFSCREEN_BACKEND
 from report.errors import BuildError, CheckFailed, Interrupted, UsageError
 from report.pipeline import Options, build, build_lock, check, check_out_dir, plan_all, validate
 from report.project import Project
 from report.status import Outcome
+from report.verify import Verified, table, verify
 
 
 SCHEDULER_ADDRESS = re.compile(r"[a-z]+://[^\s/:]+:\d+")
@@ -42,6 +44,9 @@ def parser(project: Project) -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="show each section as fresh / stale / missing, and why")
     p.add_argument("--check", action="store_true",
                    help="verify the report against the stored results (trains nothing); exit 1 on any mismatch")
+    p.add_argument("--verify", action="store_true",
+                   help="rerun the sections (all, or those named) into a scratch store and compare every "
+                        "number with the stored one, within the sections' tolerances; exit 1 on any beyond")
     p.add_argument("--profile", default="full", choices=["quick", "full"],
                    help="quick: tiny runs for tests (the report says so); full: the report's settings")
     p.add_argument("--force", action="store_true", help="rerun the named sections (all, if none named)")
@@ -152,13 +157,34 @@ def _read_text(path: Path) -> str:
         return ""
 
 
+def print_verification(verified: Verified) -> int:
+    """The notes, the table of numbers that differ, the summary line; the exit code."""
+    for note in verified.notes:
+        print(note, file=sys.stderr)
+    listing = table(verified)
+    if listing:
+        print(listing)
+    print(summary_line(verified.rows))
+    print_failures(verified.failed)
+    if verified.recorded:
+        print(f"recorded in {verified.recorded}; the next `python build.py` shows it in the report's appendix",
+              file=sys.stderr)
+    if verified.passed:
+        return 0
+    return 2 if any(r.user_error for r in verified.failed) else 1
+
+
+def print_failures(failed) -> None:
+    for result in failed:
+        print(f"FAILED {result.label}: {result.error}" + (f" (log: {result.log_path})" if result.log_path else ""),
+              file=sys.stderr)
+
+
 def print_summary(summary) -> None:
     rows = [(r.section, r.seed, r.outcome.value, f"{r.wall_time:.1f} s" if r.outcome is Outcome.RAN else "")
             for r in summary.results]
     print(tabulate(rows, ["section", "seed", "result", "wall time"]), file=sys.stderr)
-    for result in summary.failed:
-        print(f"FAILED {result.label}: {result.error}" + (f" (log: {result.log_path})" if result.log_path else ""),
-              file=sys.stderr)
+    print_failures(summary.failed)
     for fmt, path in summary.outputs.items():
         print(f"wrote {path}", file=sys.stderr)
     print(f"build took {summary.wall_time:.1f} s", file=sys.stderr)
@@ -213,6 +239,8 @@ def _run(project: Project, argv: list[str] | None) -> int:
             print("check passed: every number in the report equals its stored result, "
                   "every claim and invariant holds", file=sys.stderr)
             return 0
+        if args.verify:
+            return print_verification(verify(project, options))
         summary = build(project, options)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from report import backends, checks, history, provenance
+from report import backends, checks, history, provenance, verification
 from report import config as configs
 from report.context import check_figure_backend
 from report.errors import CheckFailed, Interrupted, OutputError, UsageError
@@ -159,10 +159,7 @@ def run_and_render(project: Project, options: Options, paths: OutputPaths, units
     warn_unusable(units, chosen)
     to_run = [u for u in units if u.section in chosen and (options.force or u.freshness is not Freshness.FRESH)]
     ensure_writable(file for u in to_run for file in store.files(u.section, u.seed))
-    jobs = capped_jobs(options.jobs, len(to_run)) if options.jobs else default_jobs(len(to_run))
-    runner = Runner(store, paths.logs, lambda name, data: project.section(name).invariants(data),
-                    options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout,
-                    project.libraries)
+    runner = make_runner(project, options, store, paths.logs, len(to_run))
     results = enforce_invariants(project, settle(units, runner.run(to_run)))
     return results, render(project, results, options, paths)
 
@@ -222,6 +219,14 @@ def warn_unusable(units: list[Unit], chosen: set[str]) -> None:
         log.warning("%s, %s: %s", what, outcome, unit.reasons[0])
 
 
+def make_runner(project: Project, options: Options, store: Store, log_dir: Path, units: int) -> Runner:
+    """A runner for ``units`` units into ``store``, as the options ask (jobs, Dask, device, bars)."""
+    jobs = capped_jobs(options.jobs, units) if options.jobs else default_jobs(units)
+    return Runner(store, log_dir, lambda name, data: project.section(name).invariants(data),
+                  options.device, jobs, options.scheduler, options.show_progress, options.worker_timeout,
+                  project.libraries)
+
+
 def settle(units: list[Unit], ran: list[Result]) -> list[Result]:
     """One result per unit, in plan order: the runner's, or the store's for a unit that did not run."""
     by_label = {r.label: r for r in ran}
@@ -258,7 +263,7 @@ def _check_document_on_disk(project: Project, paths: OutputPaths, units: list[Un
                             profile: str) -> list[str]:
     if not paths.report("html").is_file():  # a folder of that name is no report either
         return [f"no report in {paths.root} to check; build it first with `python build.py`"]
-    ledger, prov = _read_json(paths.ledger), _read_json(paths.provenance)
+    ledger, prov = read_json(paths.ledger), read_json(paths.provenance)
     unreadable = [f"{path} is missing or not valid JSON; the next `python build.py` writes it again"
                   for path, value in ((paths.ledger, ledger), (paths.provenance, prov)) if value is None]
     if unreadable:
@@ -286,7 +291,7 @@ def _damage_not_shown(units: list[Unit], prov: dict) -> list[str]:
             for u in units if u.stored and u.stored.damaged and (u.section, u.reasons[0]) not in marked]
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -316,9 +321,10 @@ def _check_rerendering(project: Project, results: list[Result], options: Options
 def _render_document(project: Project, results: list[Result], options: Options, paths: OutputPaths,
                      draft: bool, git: tuple[str, bool] | None = None):
     views = section_views(project, results)
-    prov = provenance.collect(options.profile, provenance_entries(project, views, results),
-                              git or provenance.git_state(project.root), library_versions(project.libraries),
-                              backends.choose(options.engine, project).versions())
+    prov = {**provenance.collect(options.profile, provenance_entries(project, views, results),
+                                 git or provenance.git_state(project.root), library_versions(project.libraries),
+                                 backends.choose(options.engine, project).versions()),
+            "verification": verification.note(paths.verification, results, options.profile)}
     document = Renderer(project.templates, paths.root, draft=draft).render(views, prov, profile=options.profile)
     return document, document.results["provenance"]
 
@@ -330,7 +336,7 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     engine code, options, commit) and its files are all there, they are kept as they are.
     """
     git = provenance.git_state(project.root)
-    key = render_key(project, results, options, git)
+    key = render_key(project, results, options, git, paths.verification)
     outputs = {fmt: paths.report(fmt) for fmt in options.to}
     if paths.render_key.exists() and paths.render_key.read_text(encoding="utf-8") == key and all(
             p.exists() for p in outputs.values()):
@@ -368,8 +374,9 @@ def _keep_in_history(paths: OutputPaths) -> None:
         log.warning("could not keep this build in %s for --diff: %s", paths.history, exc)
 
 
-def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool]) -> str:
-    """A hash of everything the rendered report depends on."""
+def render_key(project: Project, results: list[Result], options: Options, git: tuple[str, bool],
+               verified: Path) -> str:
+    """A hash of everything the rendered report depends on, the last verification included."""
     shown = [(r.section, r.seed, r.outcome is Outcome.FAILED, r.error, r.unit.reasons if r.shows_stale else [],
               r.record.fingerprint if r.record else None, r.record.artifact_dir.name if r.record else None)
              for r in results]
@@ -377,7 +384,8 @@ def render_key(project: Project, results: list[Result], options: Options, git: t
     code |= {f"engine/{p.relative_to(ENGINE_DIR)}": p for p in ENGINE_DIR.rglob("*") if _is_engine_file(p)}
     parts = {"shown": shown, "code": {name: sha256_file(p) for name, p in sorted(code.items())},
              "options": [options.profile, sorted(options.to), options.engine, options.draft], "git": git,
-             "libraries": library_versions(project.libraries), "fonts": [project.pdf_fonts, project.font_paths]}
+             "libraries": library_versions(project.libraries), "fonts": [project.pdf_fonts, project.font_paths],
+             "verification": sha256_file(verified) if verified.exists() else None}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -85,7 +85,8 @@ def pdf(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pdf")
     (folder / "doc.typ").write_text(  # a narrow page, so lines break; an empty page inside a sentence
         "#set page(width: 3.2cm, height: auto, margin: 2mm)\nNetConv reached 85.96% with a\n#pagebreak()\n"
-        "#pagebreak()\nloss of\n0.1025 and \u22121.5 on seed 8, trained on kuzushiji/characters.\n")
+        "#pagebreak()\nloss of\n0.1025 and \u22121.5 on seed 8, trained on kuzushiji/characters.\n"
+        '#set text(hyphenate: true, lang: "en")\nThe verdict: within tolerance, for s.pairs[3].predicted.\n')
     path = folder / "doc.pdf"
     subprocess.run([sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2])",
                     str(folder / "doc.typ"), str(path)], check=True, timeout=120)
@@ -95,6 +96,14 @@ def pdf(tmp_path_factory):
 def test_a_pdf_with_every_traced_number_passes(pdf):
     minus = {**LEDGER[0], "path": "s.delta", "text": "-1.5"}
     assert checks.verify_pdf(pdf, [*LEDGER, minus]) == []
+
+
+def test_words_typst_hyphenated_at_a_line_end_are_found_whole_and_others_are_not(pdf):
+    words = [{**LEDGER[0], "path": "s.verdict", "text": "within tolerance"},
+             {**LEDGER[0], "path": "s.worst", "text": "s.pairs[3].predicted"}]
+    assert checks.verify_pdf(pdf, words) == []
+    assert checks.verify_pdf(pdf, [{**LEDGER[0], "path": "s.verdict", "text": "within toleration"}]) == [
+        "report.pdf: s.verdict = 'within toleration' is missing from the PDF text"]
 
 
 def test_a_pdf_missing_a_number_names_it_even_when_its_first_digits_are_present(pdf):

@@ -57,6 +57,8 @@ HELP = {  # what `python build.py --help` says about each argument
     "-h, --help": "show this help message and exit",
     "--list": "show each section as fresh / stale / missing, and why",
     "--check": "verify the report against the stored results (trains nothing); exit 1 on any mismatch",
+    "--verify": "rerun the sections (all, or those named) into a scratch store and compare every number with the "
+                "stored one, within the sections' tolerances; exit 1 on any beyond",
     "--profile {quick,full}": "quick: tiny runs for tests (the report says so); full: the report's settings",
     "--force": "rerun the named sections (all, if none named)",
     "--set SECTION.KEY=VALUE": "override a config value, e.g. --set kmnist.lr=0.01 (repeatable)",
@@ -84,7 +86,7 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
         main(PROJECT, ["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: python build.py [-h] [--list] [--check] [--profile {quick,full}] [--force] "
+    assert out.startswith("usage: python build.py [-h] [--list] [--check] [--verify] [--profile {quick,full}] [--force] "
                           "[--set SECTION.KEY=VALUE] [--to TO] [--out OUT]")
     assert ("\n\nRun the experiments that are stale and render the report (HTML and PDF) from their stored "
             "results.\n\n") in out
@@ -94,7 +96,7 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
 
 def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build():
     assert vars(parser(PROJECT).parse_args([])) == {
-        "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
+        "sections": [], "list": False, "check": False, "verify": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
         "scheduler": None, "worker_timeout": 60.0, "device": "auto", "draft": False, "quiet": False, "diff": None,
         "format": "text", "export": None, "import_from": None}

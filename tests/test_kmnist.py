@@ -84,7 +84,7 @@ def test_conv_net_is_prepared_channels_last():
 @pytest.mark.parametrize("bad", [{"lr": 0.0}, {"epochs": 0}, {"optimizer": "rmsprop"},
                                  {"models": ("mlp",)}, {"batch_size": 0}, {"momentum": 1.0},
                                  {"train_per_class": -1}, {"models": ()},
-                                 {"precision": "int8"}, {"precision": "FP32"}])
+                                 {"precision": "int8"}, {"precision": "FP32"}, {"threads": -1}])
 def test_config_rejects_bad_values_with_a_one_line_reason(bad):
     with pytest.raises(ValueError) as error:
         Config(**bad)
@@ -450,6 +450,15 @@ def test_quick_run_saves_every_figure_it_names(quick_result):
 def test_quick_run_records_the_thread_count_each_model_trained_with(quick_result):
     data, _, _ = quick_result
     assert all(m["threads"] in thread_candidates() for m in data["models"].values())
+
+
+def test_a_thread_count_set_in_the_config_is_used_without_the_timing_probe(quick_result, tmp_path, monkeypatch):
+    _, _, config = quick_result
+    def no_probe(*args, **kwargs):
+        raise AssertionError("the probe ran although kmnist.threads pins the count")
+    monkeypatch.setattr("experiments.kmnist.section.fastest_threads", no_probe)
+    data = kmnist.run(dataclasses.replace(config, models=("lin",), threads=2), Context(tmp_path, show_progress=False))
+    assert data["models"]["lin"]["threads"] == 2
 
 
 def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
