@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from pathlib import Path
 
 from fontTools import subset
 from fontTools.ttLib import TTFont, TTLibError
+
+# fontTools tells of every table and glyph it prunes at INFO, which the build's log would print
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FIRST_WIDE = 0x2E80  # CJK radicals and everything after: what the text fonts lack
 FONT_SUFFIXES = (".ttf", ".otf")

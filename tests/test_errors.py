@@ -1,4 +1,7 @@
 """What the command line prints for an error: the message, then its hint on the next line."""
+import re
+from pathlib import Path
+
 import pytest
 
 from report.errors import (BuildError, CheckFailed, ClaimError, ConfigError, DataError, OutputError,
@@ -34,3 +37,15 @@ def test_check_failed_lists_every_problem_and_says_how_to_fix_them():
         "  hint: rebuild with `python build.py`, or rerun the named sections with --force")
     assert error.problems == ["toy_mlp[seed=0]: stored result corrupt", "report.html: 0.93 is not 0.94"]
     assert error.exit_code == 1
+
+
+def test_no_message_or_skip_reason_names_the_folders_of_this_project_s_own_ci():
+    """A user has the official KMNIST files and KMNIST_ROOT, not the ../shared folder of our CI."""
+    root = Path(__file__).resolve().parent.parent
+    places = [root / "build.py", root / "README.md", *root.glob("report/**/*.py"), *root.glob("report/assets/*"),
+              *root.glob("experiments/**/*.py"), *root.glob("templates/*.j2"), *root.glob("tests/*.py")]
+    ci_folder = re.compile(r"\.\./shared|shared/data")
+    named = [f"{place.relative_to(root)}:{number}" for place in places if place != Path(__file__).resolve()
+             for number, line in enumerate(place.read_text(encoding="utf-8").splitlines(), 1)
+             if ci_folder.search(line)]
+    assert named == []

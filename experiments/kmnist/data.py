@@ -42,24 +42,27 @@ def raw_folder(root: str | Path) -> Path:
     return Path(root) / "KMNIST" / "raw"
 
 
+OFFICIAL_SOURCE = "the KMNIST project, github.com/rois-codh/kmnist"
+ELSEWHERE = ("point the section at another folder that holds KMNIST/raw/ with the environment "
+             "variable KMNIST_ROOT or `--set kmnist.data_dir=...`")
+
+
 def missing_error(root: str | Path, missing: list[str]) -> DataError:
     """Which files are missing and where they belong; the hint says how to provide them."""
     return DataError(
         f"kmnist: KMNIST data not found and could not be downloaded. The section needs the four "
         f"official files {', '.join(RAW_FILES)} in the folder {raw_folder(root)}/. Missing now: "
         f"{', '.join(missing)}. No other data is substituted.",
-        "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
-        "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
-        "KMNIST_ROOT or `--set kmnist.data_dir=...`, or allow network access so torchvision can "
-        "download them")
+        f"copy the official files there (from {OFFICIAL_SOURCE}), or {ELSEWHERE}, or allow "
+        "network access so torchvision can download them")
 
 
 def not_official_error(file: Path, md5: str) -> DataError:
     return DataError(f"kmnist: the KMNIST file {file} is not the official one (its MD5 is not "
                      f"{md5}): it is truncated, damaged or a different file, and it will not be "
                      f"used.",
-                     "replace it with the official file (or delete it so torchvision downloads "
-                     "it again), then rebuild.")
+                     f"replace it with the official file (from {OFFICIAL_SOURCE}), or delete it so "
+                     f"torchvision downloads it again, or {ELSEWHERE}; then rebuild.")
 
 
 def download_absent(root: str | Path) -> None:

@@ -5,18 +5,23 @@
 -- Long inline code in a table cell (a result path) gets a break opportunity after each dot,
 -- bracket or underscore (and every ten letters of a word of twenty or more): typst never breaks
 -- inside a word and would print it over the next column, a browser would widen the page. In
--- typst a "widths" table is also set smaller.
+-- typst a "widths" table is also set smaller, and any long word in it gets the same breaks.
 
 local is_typst = FORMAT:match("typst") ~= nil
 local ZWSP = "\u{200B}"
 
--- ``text`` with ``mark`` after each dot, bracket, underscore, colon, slash or parenthesis and
--- before each opening bracket, and every ten letters of a word of twenty or more.
-local function breakable(text, mark)
-  local broken = text:gsub("%w+", function(word)
+-- ``text`` with ``mark`` every ten letters of a word of twenty or more (a commit hash, say).
+local function break_long_words(text, mark)
+  return (text:gsub("%w+", function(word)
     if #word < 20 then return word end
     return (word:gsub(("%w"):rep(10), "%0" .. mark))
-  end)
+  end))
+end
+
+-- ... and after each dot, bracket, underscore, colon, slash or parenthesis, and before each
+-- opening bracket: the places to break a result path.
+local function breakable(text, mark)
+  local broken = break_long_words(text, mark)
   return (broken:gsub("([%.%]_:/%(%)])", "%1" .. mark):gsub("(.)%[", "%1" .. mark .. "["))
 end
 
@@ -42,6 +47,7 @@ local function fit(tbl)
   end
   tbl = tbl:walk({ Code = breakable_code })
   if not is_typst or not fixed then return tbl end
+  tbl = tbl:walk({ Str = function(str) str.text = break_long_words(str.text, ZWSP); return str end })
   return {
     pandoc.RawBlock("typst", "#[#set text(size: 0.85em)"),
     tbl,
