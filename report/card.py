@@ -16,6 +16,7 @@ import statistics
 from datetime import datetime, timezone
 from pathlib import Path
 
+from report.render import Document
 from report.values import seed_values
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -23,7 +24,7 @@ AGGREGATES = ("mean(", "sd(")
 RUN_FACTS = ("fingerprint", "wall_time", "outcome", "device")
 
 
-def cards(document) -> dict:
+def cards(document: Document) -> dict:
     """``{"commit", "dirty", "runs": {results key: run}, "numbers": {id: card}}`` for a rendered
     ``report.render.Document``, as JSON data."""
     provenance = document.results["provenance"]
@@ -57,8 +58,10 @@ def _when(finished: str) -> str:
 def _card(entry, results: dict, runs: dict, row: str) -> dict:
     key, rest = _result_key(entry.path)
     section = key.partition("@")[0]
-    over_seeds = entry.path.startswith(AGGREGATES)
-    keys = [k for k in runs if k.partition("@")[0] == section] if over_seeds else [key] if key in runs else []
+    if entry.path.startswith(AGGREGATES):  # every seed's run
+        keys = [k for k in runs if k.partition("@")[0] == section]
+    else:
+        keys = [key] if key in runs else []
     card = {"printed": entry.text, "stored": _full(entry.value), "path": entry.path,
             "where": f"{entry.template}:{entry.line}", "runs": keys, "row": row,
             "spread": _spread(results, runs, section, rest) if keys else "", "origin": _origin(entry.path)}
@@ -85,14 +88,14 @@ def _full(value) -> str:
 
 
 def _spread(results: dict, runs: dict, section: str, rest: str) -> str:
-    """Mean and sd of the value over the section's seeds, and each seed's; empty for one seed or a
-    value that is not a number."""
+    """Mean and sd of the value over the section's seeds, and each seed's; empty for a value that
+    is not a number."""
     try:
         values = seed_values(results, section, rest)
     except (KeyError, IndexError, TypeError, ValueError):  # text, a list (len), a path not in every seed
         return ""
     if len(values) < 2:
-        return ""
+        return "none: one seed"
     listing = ", ".join(f"seed {runs[key]['seed']}: {value:.6g}" for key, value in values.items())
     return (f"mean {statistics.fmean(values.values()):.6g} ± sd {statistics.stdev(values.values()):.6g} "
             f"over {len(values)} seeds ({listing})")

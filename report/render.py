@@ -129,12 +129,16 @@ class Renderer:
         and its run's fingerprint, all traced, and a link to the figure's row in the appendix."""
         key = file.path.partition(".")[0]
         printed = self.record(file, "text")
-        row = next(g["anchor"] for g in group_entries(self.ledger.entries) if self.ledger.entries[-1] in g["entries"])
+        row = self._row_of(self.ledger.entries[-1])
         run = f", seed {self._seed_label(key)}"
         fingerprint = self._fingerprint(key)
         run += f", fingerprint {fingerprint}" if fingerprint else ""
         return Markup(f"[Source: {printed} in the stored result of {_escape(key.partition('@')[0])}{run}; "
                       f"[its row in the appendix](#{row}).]{{.figure-source}}")
+
+    def _row_of(self, entry) -> str:
+        """The anchor of the appendix row that will list ``entry``."""
+        return next(group["anchor"] for group in group_entries(self.ledger.entries) if entry in group["entries"])
 
     def _fingerprint(self, key: str) -> Markup:
         """The fingerprint of the run that made the result ``key``, traced to the provenance; empty

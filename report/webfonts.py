@@ -43,7 +43,7 @@ def faces(wanted: set[int], font_paths) -> str:
         covered = wanted & _code_points(file)
         if covered:
             rules.append(_face(file, covered))
-            wanted -= covered
+            wanted = wanted - covered  # a new set: the caller's stays as it was
     return "".join(rules)
 
 
@@ -70,8 +70,9 @@ def _face(file: Path, code_points: set[int]) -> str:
     data = io.BytesIO()
     subset.save_font(font, data, options)
     ranges = ", ".join(f"U+{point:X}" for point in sorted(code_points))
-    return (f'@font-face {{ font-family: "{family}"; unicode-range: {ranges};\n'
-            f'  src: url(data:font/{file.suffix[1:].lower()};base64,{base64.b64encode(data.getvalue()).decode()}); }}\n')
+    uri = f"data:font/{file.suffix[1:].lower()};base64,{base64.b64encode(data.getvalue()).decode()}"
+    return f'@font-face {{ font-family: "{family}"; unicode-range: {ranges};\n  src: url({uri}); }}\n'
+
 
 
 __all__ = ["embed", "faces"]

@@ -21,14 +21,18 @@ BODY = """Accuracy {{ r.sec.acc | num(3) }}.
 APPENDIX = "{% for g in groups %}{% for e in g.entries %}{{ echo(e) }}{% endfor %}{% endfor %}"
 
 
-@pytest.fixture
-def document(tmp_path):
-    """A report over a section with two seeds (2 is the primary one), and its appendix."""
+def render(tmp_path, seeds_and_accuracies):
     (tmp_path / "report.qmd.j2").write_text(BODY)
     (tmp_path / "numbers.qmd.j2").write_text(APPENDIX)
     records = [Record("sec", seed, "fp", {}, {"acc": acc, "model": "NetLin"}, {"profile_config": {}}, tmp_path)
-               for seed, acc in ((2, 0.1 + 0.2), (1, 0.7))]
+               for seed, acc in seeds_and_accuracies]
     return Renderer(tmp_path, tmp_path).render([SectionView("sec", records)], PROVENANCE)
+
+
+@pytest.fixture
+def document(tmp_path):
+    """A report over a section with two seeds (2 is the primary one), and its appendix."""
+    return render(tmp_path, [(2, 0.1 + 0.2), (1, 0.7)])
 
 
 def card_of(cards: dict, path: str) -> dict:
@@ -64,6 +68,12 @@ def test_a_literal_text_an_aggregate_and_a_fact_of_the_build_each_say_what_they_
     assert mean["spread"].startswith("mean 0.5 ± sd 0.282843")
     assert card_of(cards, "provenance.seeds.sec")["origin"].startswith("a fact of this build")
     assert card_of(cards, "sec@1.acc")["runs"] == ["sec@1"]
+
+
+def test_a_number_of_a_section_with_one_seed_says_it_has_no_spread_and_a_text_says_nothing(tmp_path):
+    cards = card.cards(render(tmp_path, [(2, 0.25)]))
+    assert card_of(cards, "sec.acc")["spread"] == "none: one seed"
+    assert "spread" not in card_of(cards, "sec.model")
 
 
 def test_numbers_printed_by_the_appendix_itself_link_to_no_row(document):

@@ -303,7 +303,8 @@ def test_worker_processes_end_with_the_build_whatever_signal_ends_it(tiny, tmp_p
         build.kill()
     assert eventually(lambda: not any(map(alive, descendants)), 5), "a worker outlived the build"
     if signum != signal.SIGKILL:  # a killed build cannot tidy up
-        assert (build.returncode, err) == (130, "interrupted: the stored results and the last report are unchanged\n")
+        assert (build.returncode, err) == (130, "running counting[seed=1]\nrunning counting[seed=2]\n"
+                                           "interrupted: the stored results and the last report are unchanged\n")
         assert list(temp.iterdir()) == []
 
 

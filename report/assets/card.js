@@ -45,7 +45,7 @@
     if (runs.length) {
       fact(list, "section", runs[0].title + " (" + runs[0].section + ")");
       fact(list, runs.length > 1 ? "seeds" : "seed", runs.map(function (r) { return r.seed; }).join(", "));
-      fact(list, "spread", number.spread || (runs.length > 1 ? "" : "one seed: no spread"));
+      fact(list, "spread", number.spread);
       runs.forEach(function (run) { fact(list, runs.length > 1 ? "run, seed " + run.seed : "run", runLine(run)); });
     }
     fact(list, "commit", data.commit, true);
