@@ -197,5 +197,6 @@ def _hyphenated_in(printed: str, broken: str) -> bool:
 
 
 def _squeeze(text: str) -> str:
-    """Drop whitespace (PDF text breaks lines anywhere) and read typst's minus sign as "-"."""
-    return re.sub(r"\s+", "", text).replace("\u2212", "-")
+    """Drop whitespace (PDF text breaks lines anywhere) and the zero-width spaces that let a long
+    word break in a table cell, and read typst's minus sign as "-"."""
+    return re.sub(r"[\s\u200b]+", "", text).replace("\u2212", "-")

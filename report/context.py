@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from report.errors import UsageError
+from report.progress import progress
 
 OFFSCREEN_BACKEND = "Agg"  # what the command line draws with unless MPLBACKEND says otherwise
 
@@ -40,9 +39,9 @@ class Context:
         return file_name
 
     def progress(self, iterable=None, total=None, desc: str = "", **kwargs):
-        """A tqdm bar on stderr, silent when the build asked for no progress output."""
-        return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress,
-                    leave=False, dynamic_ncols=True, **kwargs)
+        """A bar on stderr (a line per step off a terminal), silent when the build asked for no
+        progress output."""
+        return progress(iterable, total, desc, enabled=self.show_progress, **kwargs)
 
 
 def check_figure_backend() -> None:

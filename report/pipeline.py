@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from report import backends, checks, history, provenance, verification
+from report import backends, card, checks, history, provenance, verification, webfonts
 from report import config as configs
 from report.context import check_figure_backend
 from report.errors import CheckFailed, Interrupted, OutputError, UsageError
@@ -349,6 +349,8 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     with staging(paths) as stage:
         write_atomic(stage.name(paths.document), document.text.encode("utf-8"))
         written = backends.choose(options.engine, project).render(stage.name(paths.document), options.to)
+        if "html" in written:
+            finish_html(written["html"], document, project)
         write_atomic(stage.name(paths.ledger), json.dumps(document.ledger.as_json(), indent=1).encode())
         write_atomic(stage.name(paths.provenance),
                      json.dumps({**prov, "outputs": manifest(written)}, indent=1).encode())
@@ -356,6 +358,13 @@ def render(project: Project, results: list[Result], options: Options, paths: Out
     _note_formats_not_rebuilt(paths, options.to)
     _keep_in_history(paths)
     return outputs
+
+
+def finish_html(html: Path, document, project: Project) -> None:
+    """The rendered HTML made whole: each number's provenance card, and the glyphs it needs from
+    the project's own fonts, so that it shows the same on any machine, offline."""
+    text = card.embed(html.read_text(encoding="utf-8"), card.cards(document))
+    write_atomic(html, webfonts.embed(text, project.font_paths).encode("utf-8"))
 
 
 def _note_formats_not_rebuilt(paths: OutputPaths, formats: list[str]) -> None:

@@ -20,7 +20,7 @@ import re
 import statistics
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -63,6 +63,7 @@ class Document:
     claims: list[Claim]
     results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": with the seeds}
     unfiltered: list[Unfiltered]
+    groups: list = field(default_factory=list)  # the appendix's rows (``group_entries``)
 
 
 class Renderer:
@@ -154,7 +155,35 @@ class Renderer:
         if path in self._view.damaged:
             return self._damaged_figure(file, section.partition("@")[0], caption, label)
         target = os.path.relpath(path, self.out_dir)
-        return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
+        return Markup(f"![{caption} {self._source(file)}]({target}){{#{label} width={width}}}\n")
+
+    def _source(self, file: TrackedStr) -> Markup:
+        """A figure caption's last sentence: the stored result the figure was drawn from, its seed
+        and its run's fingerprint, all traced, and a link to the figure's row in the appendix."""
+        key = file.path.partition(".")[0]
+        printed = self.record(file, "text")
+        row = self._row_of(self.ledger.entries[-1])
+        run = f", seed {self._seed_label(key)}"
+        fingerprint = self._fingerprint(key)
+        run += f", fingerprint {fingerprint}" if fingerprint else ""
+        return Markup(f"[Source: {printed} in the stored result of {_escape(key.partition('@')[0])}{run}; "
+                      f"[its row in the appendix](#{row}).]{{.figure-source}}")
+
+    def _row_of(self, entry) -> str:
+        """The anchor of the appendix row that will list ``entry``."""
+        return next(group["anchor"] for group in group_entries(self.ledger.entries) if entry in group["entries"])
+
+    def _fingerprint(self, key: str) -> Markup:
+        """The fingerprint of the run that made the result ``key``, traced to the provenance; empty
+        where the provenance does not list that run."""
+        provenance = self._view.results["provenance"]
+        wanted = (key.partition("@")[0], provenance["seeds"][key])
+        for i, section in enumerate(provenance.get("sections", [])):
+            for j, unit in enumerate(section["units"]):
+                if (section["name"], unit["seed"]) == wanted:
+                    return self.record(unit["fingerprint"], "text",
+                                       path=f"provenance.sections[{i}].units[{j}].fingerprint")
+        return Markup("")
 
     def _damaged_figure(self, file: TrackedStr, section: str, caption: str, label: str) -> Markup:
         """A numbered figure without its image (the assets' filter makes it one), saying why.
@@ -227,7 +256,7 @@ class Renderer:
         unresolved = crossref.unresolved(text, self.template_dir)
         if unresolved:
             raise unresolved
-        return Document(text, self.ledger, self.claims, self._view.results, self.unfiltered)
+        return Document(text, self.ledger, self.claims, self._view.results, self.unfiltered, groups)
 
     def _render(self, template: str, **context) -> str:
         try:
@@ -270,17 +299,18 @@ class Renderer:
         return f"{template}:{line}"
 
 
-def group_entries(entries: list) -> list[list]:
+def group_entries(entries: list) -> list[dict]:
     """Entries grouped by template line and result path with indices wildcarded, in order of appearance.
 
     A confusion matrix printed by one template line becomes one group, ``...confusion[*][*]``.
+    ``anchor`` is the id of the group's row in the appendix, which the HTML's cards link to.
     """
     groups: dict[tuple, list] = {}
     for entry in entries:
         stem = re.sub(r"\[\d+\]", "[*]", entry.path)
         groups.setdefault((stem, entry.template, entry.line), []).append(entry)
-    return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members}
-            for key, members in groups.items()]
+    return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members,
+             "anchor": f"row-{members[0].id}"} for key, members in groups.items()]
 
 
 def _texts_with_digits(data, path: str = ""):

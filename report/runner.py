@@ -29,13 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from report import config as configs
 from report import fingerprint, machine
 from report.atomic import write_atomic
 from report.context import Context
 from report.errors import BuildError, UsageError
+from report.progress import progress
 from report.project import Project
 from report.section import SectionSpec
 from report.status import Freshness, Outcome
@@ -323,6 +322,7 @@ class Runner:
             while waiting or running:
                 while waiting and pool.idle:
                     unit = waiting.pop()
+                    log.info("running %s", unit.label)
                     running[pool.submit(unit, self.device, self.libraries)] = unit
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -331,8 +331,8 @@ class Runner:
                     bar.update()
         return [finished[u.label] for u in units]
 
-    def _progress(self, total: int) -> tqdm:
-        return tqdm(total=total, desc="sections", disable=not self.show_progress, leave=False)
+    def _progress(self, total: int):
+        return progress(total=total, desc="sections", enabled=self.show_progress)
 
     def _dask_client(self):
         try:

@@ -89,8 +89,11 @@ def _problem(name: str, results: list[Result]) -> str:
 
 
 def _unit_entry(result: Result) -> dict:
+    """One run as the appendix lists it; the fingerprint is that of the result shown (a stale
+    one's is not the fingerprint the code has now)."""
     meta = result.record.meta if result.record else {}
-    return {"seed": result.seed, "fingerprint": result.unit.fingerprint[:12], "outcome": result.outcome.value,
+    fingerprint = result.record.fingerprint if result.record else result.unit.fingerprint
+    return {"seed": result.seed, "fingerprint": fingerprint[:12], "outcome": result.outcome.value,
             "wall_time": meta.get("wall_time", result.wall_time), "finished": meta.get("finished", ""),
             "device": result.record.data.get("device", "n/a") if result.record else "n/a",
             "machine": meta.get("machine", {}) if result.record else None}

@@ -86,6 +86,7 @@ def pdf(tmp_path_factory):
     (folder / "doc.typ").write_text(  # a narrow page, so lines break; an empty page inside a sentence
         "#set page(width: 3.2cm, height: auto, margin: 2mm)\nNetConv reached 85.96% with a\n#pagebreak()\n"
         "#pagebreak()\nloss of\n0.1025 and \u22121.5 on seed 8, trained on kuzushiji/characters.\n"
+        "\nRun e00c14\u200baab573 ok.\n"  # a long word given a break opportunity, as in a narrow table cell
         '#set text(hyphenate: true, lang: "en")\nThe verdict: within tolerance, for s.pairs[3].predicted.\n')
     path = folder / "doc.pdf"
     subprocess.run([sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2])",
@@ -110,6 +111,11 @@ def test_a_pdf_missing_a_number_names_it_even_when_its_first_digits_are_present(
     absent = {**LEDGER[1], "text": "0.1026"}
     assert checks.verify_pdf(pdf, [LEDGER[0], absent]) == [
         "report.pdf: s.loss = '0.1026' is missing from the PDF text"]
+
+
+def test_a_long_traced_word_given_break_opportunities_in_a_table_cell_is_found(pdf):
+    fingerprint = {**LEDGER[1], "path": "provenance.fingerprint", "kind": "text", "text": "e00c14aab573"}
+    assert checks.verify_pdf(pdf, [fingerprint]) == []
 
 
 def test_untraced_numbers_skip_spans_literal_code_targets_references_exponents_and_front_matter(tmp_path):

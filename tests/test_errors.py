@@ -1,4 +1,7 @@
 """What the command line prints for an error: the message, then its hint on the next line."""
+import re
+from pathlib import Path
+
 import pytest
 
 from report.errors import (HINTS, BuildError, CheckFailed, ClaimError, ConfigError, DataError, Finding, Mismatch,
@@ -64,3 +67,15 @@ def test_problems_of_several_kinds_get_each_kind_s_hint_in_the_order_found():
                          Finding("report.html: number '7' is not traced to a result", Mismatch.TYPED)])
     assert error.hint == (f"for a typed number, {HINTS[Mismatch.TYPED]}; for a damaged, missing or left-over file, "
                           f"or a broken invariant, {HINTS[Mismatch.OTHER]}")
+
+
+def test_no_message_or_skip_reason_names_the_folders_of_this_project_s_own_ci():
+    """A user has the official KMNIST files and KMNIST_ROOT, not the ../shared folder of our CI."""
+    root = Path(__file__).resolve().parent.parent
+    places = [root / "build.py", root / "README.md", *root.glob("report/**/*.py"), *root.glob("report/assets/*"),
+              *root.glob("experiments/**/*.py"), *root.glob("templates/*.j2"), *root.glob("tests/*.py")]
+    ci_folder = re.compile(r"\.\./shared|shared/data")
+    named = [f"{place.relative_to(root)}:{number}" for place in places if place != Path(__file__).resolve()
+             for number, line in enumerate(place.read_text(encoding="utf-8").splitlines(), 1)
+             if ci_folder.search(line)]
+    assert named == []

@@ -264,6 +264,7 @@ def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist)
     with pytest.raises(DataError, match="is not the official one") as error:
         load_split(root, train=False)  # the split that reads it
     assert str(damaged) in error.value.message and "replace it" in error.value.hint
+    assert "github.com/rois-codh/kmnist" in error.value.hint and "KMNIST_ROOT" in error.value.hint
 
 
 def test_an_unreadable_file_is_named_with_the_reason(tiny_kmnist, monkeypatch):
@@ -423,7 +424,7 @@ def quick_result(tmp_path_factory):
     missing = [name for name in RAW_FILES if not (root / "KMNIST" / "raw" / name).is_file()]
     if missing:
         pytest.skip(f"real KMNIST absent: {', '.join(missing)} not in {root}/KMNIST/raw/ "
-                    f"(assemble it from ../shared/data/kmnist or set KMNIST_ROOT)")
+                    f"(copy the official files there from github.com/rois-codh/kmnist, or set KMNIST_ROOT)")
     ctx = Context(tmp_path_factory.mktemp("kmnist"), show_progress=False)
     config = Config(data_dir=str(root), **QUICK)
     return kmnist.run(config, ctx), ctx, config

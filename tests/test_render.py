@@ -135,10 +135,10 @@ def test_the_numbers_appendix_lists_every_body_number_with_its_source(tmp_path):
     appendix = (ROOT / "templates" / "numbers.qmd.j2").read_text()
     body = "A {{ r.sec.a | num(1) }} and {% for v in r.sec.rows %}{{ v | int }} {% endfor %}."
     doc = render(tmp_path, body, {"a": 0.25, "rows": [1, 2500, 3, 4, 5, 6]}, appendix=appendix)
-    assert ('| [n1](#n1) | [{0}]{{#n8 .num title="sec.a"}} | `sec.a`{{.literal}} | `report.qmd.j2:1`{{.literal}} |'
-            .format(f"{0.25:.1f}")) in doc.text
-    assert ('| [n2](#n2) to [n7](#n7) | [1]{#n9 .num title="sec.rows[0]"}, ..., [6]{#n10 .num title="sec.rows[5]"} '
-            '| `sec.rows[*]`{.literal} | `report.qmd.j2:1`{.literal} |') in doc.text
+    assert f'| [[n1](#n1)]{{#row-n1}} | [{0.25:.1f}]{{#n8 .num title="sec.a"}} | `sec.a`{{.literal}} | `report.qmd.j2:1`{{.literal}} |' in doc.text
+    assert ('| [[n2](#n2)–[n7](#n7)]{#row-n2} | [1]{#n9 .num title="sec.rows[0]"}, ..., '
+            '[6]{#n10 .num title="sec.rows[5]"} | `sec.rows[*]`{.literal} | `report.qmd.j2:1`{.literal} |') in doc.text
+    assert [g["anchor"] for g in doc.groups] == ["row-n1", "row-n2"]  # what the HTML's cards link to
     assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
@@ -155,14 +155,14 @@ def test_spread_gives_mean_sd_and_each_seed(tmp_path):
     assert all(checks._expected_text(e, results) == e["text"] for e in ledger)
 
 
-def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None):
+def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None, provenance=None):
     """Render ``body`` over one section with a result per seed (the first seed is the primary one)."""
     (tmp_path / "report.qmd.j2").write_text(body)
     (tmp_path / "numbers.qmd.j2").write_text("")
     out_dir = out_dir or tmp_path
     records = [Record("sec", seed, "fp", {}, data, {"profile_config": {}}, out_dir / "results" / "sec" / f"seed-{seed}")
                for seed, data in data_by_seed.items()]
-    return Renderer(tmp_path, out_dir).render([SectionView("sec", records)], {})
+    return Renderer(tmp_path, out_dir).render([SectionView("sec", records)], provenance or {})
 
 
 def test_a_literal_prints_the_value_the_template_states_and_names_its_line(tmp_path):
@@ -192,13 +192,33 @@ def test_spread_over_a_single_seed_prints_nothing(tmp_path):
     assert doc.text == "acc." and doc.ledger.entries == []
 
 
+SOURCE = ('[Source: [loss.png]{#n1 .num title="sec.figures.loss"} in the stored result of sec, '
+          'seed [1]{#n2 .num title="provenance.seeds.sec"}; [its row in the appendix](#row-n1).]{.figure-source}')
+
+
 def test_a_figure_links_its_artifact_relative_to_the_document(tmp_path):
     doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss per epoch.', 'fig-loss') }}",
                        {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
-    assert doc.text == "![Loss per epoch.](results/sec/seed-1/loss.png){#fig-loss width=90%}\n"
+    assert doc.text == f"![Loss per epoch. {SOURCE}](results/sec/seed-1/loss.png){{#fig-loss width=90%}}\n"
     doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss.', 'fig-loss', width='40%') }}",
                        {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
-    assert doc.text == "![Loss.](results/sec/seed-1/loss.png){#fig-loss width=40%}\n"
+    assert doc.text == f"![Loss. {SOURCE}](results/sec/seed-1/loss.png){{#fig-loss width=40%}}\n"
+
+
+def test_a_figure_names_its_result_seed_and_run_fingerprint_traced_and_links_its_appendix_row(tmp_path):
+    units = [{"seed": 1, "fingerprint": "aaaaaaaaaaaa"}, {"seed": 2, "fingerprint": "bbbbbbbbbbbb"}]
+    figures = {"figures": {"loss": "loss.png"}}
+    doc = render_seeds(tmp_path, "{{ r.sec.figures.loss | text }}\n{{ figure(r.sec.figures.loss, 'Loss.', 'fig-a') }}"
+                       "\n{{ figure(r.sec.figures.loss, 'Again.', 'fig-b') }}", {2: figures, 1: figures},
+                       provenance={"sections": [{"name": "other", "units": []}, {"name": "sec", "units": units}]})
+    source = re.findall(r"\[Source: .*?\]\{\.figure-source\}", doc.text)
+    assert source[0] == ('[Source: [loss.png]{#n2 .num title="sec.figures.loss"} in the stored result of sec, '
+                         'seed [2]{#n3 .num title="provenance.seeds.sec"}, fingerprint [bbbbbbbbbbbb]{#n4 .num '
+                         'title="provenance.sections[1].units[1].fingerprint"}; [its row in the appendix](#row-n2).]'
+                         '{.figure-source}')
+    assert source[1].endswith("; [its row in the appendix](#row-n5).]{.figure-source}")  # its own template line
+    assert all(checks._expected_text(vars(e), doc.results) == e.text for e in doc.ledger.entries)
+    assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
 def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:

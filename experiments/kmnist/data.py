@@ -42,6 +42,15 @@ def raw_folder(root: str | Path) -> Path:
     return Path(root) / "KMNIST" / "raw"
 
 
+OFFICIAL_SOURCE = "the KMNIST project, github.com/rois-codh/kmnist"
+
+
+def elsewhere(section: str) -> str:
+    """How to point ``section`` at the official files kept somewhere else."""
+    return ("point the section at another folder that holds KMNIST/raw/ with the environment "
+            f"variable KMNIST_ROOT or `--set {section}.data_dir=...`")
+
+
 def missing_error(root: str | Path, missing: list[str], section: str = "kmnist") -> DataError:
     """Which files are missing and where they belong; the hint says how to provide them. Errors
     name ``section``, the section that reads the data (kmnist, or one that reuses its loader)."""
@@ -49,18 +58,16 @@ def missing_error(root: str | Path, missing: list[str], section: str = "kmnist")
         f"{section}: KMNIST data not found and could not be downloaded. The section needs the four "
         f"official files {', '.join(RAW_FILES)} in the folder {raw_folder(root)}/. Missing now: "
         f"{', '.join(missing)}. No other data is substituted.",
-        "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
-        "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
-        f"KMNIST_ROOT or `--set {section}.data_dir=...`, or allow network access so torchvision can "
-        "download them")
+        f"copy the official files there (from {OFFICIAL_SOURCE}), or {elsewhere(section)}, or allow "
+        "network access so torchvision can download them")
 
 
 def not_official_error(file: Path, md5: str, section: str = "kmnist") -> DataError:
     return DataError(f"{section}: the KMNIST file {file} is not the official one (its MD5 is not "
                      f"{md5}): it is truncated, damaged or a different file, and it will not be "
                      f"used.",
-                     "replace it with the official file (or delete it so torchvision downloads "
-                     "it again), then rebuild.")
+                     f"replace it with the official file (from {OFFICIAL_SOURCE}), or delete it so "
+                     f"torchvision downloads it again, or {elsewhere(section)}; then rebuild.")
 
 
 def download_absent(root: str | Path, section: str = "kmnist") -> None:

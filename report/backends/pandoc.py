@@ -14,6 +14,7 @@ from report.machine import tool_version
 log = logging.getLogger("report")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+FILTERS = ("crossref.lua", "layout.lua", "links.lua")  # in this order: links.lua sees the final ids
 
 
 class PandocBackend:
@@ -49,7 +50,8 @@ class PandocBackend:
     def command(self, document: Path, to: str, output: Path, *extra: str) -> list[str]:
         """The pandoc argument list (never a shell string)."""
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
-                "--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections", *extra]
+                *(arg for name in FILTERS for arg in ("--lua-filter", str(ASSETS / name))),
+                "--number-sections", *extra]
 
     def _run(self, args: list[str], document: Path, out: Path) -> None:
         """Run pandoc on ``document`` for the output ``out``; its complaint, without Haskell's call
@@ -86,7 +88,9 @@ class PandocBackend:
 
         typ = document.with_suffix(".typ")
         with replacing(typ) as tmp:  # a full disk leaves no half-written Typst source
-            self._run(self.command(document, "typst", tmp, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
+            # --wrap=none: pandoc escapes a minus sign it wraps to the start of a line, and
+            # typst prints the escaped one as a hyphen, the others as minus signs
+            self._run(self.command(document, "typst", tmp, "--standalone", "--toc", "--wrap=none",  # pragma: no mutate (pandoc reads format names case-blind)
                                    "--variable", f"header-includes={self.typst_preamble()}",
                                    "--variable", "papersize=a4"), document, typ)
         try:
