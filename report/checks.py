@@ -4,45 +4,87 @@
 - ``verify_html``: every traced number in the HTML equals its stored value, formatted the
   same way, and no other number appears outside headings' and captions' own numbering.
 - ``verify_pdf``: every traced number appears in the PDF's text.
+- ``false_claims``: the sentences guarded by ``claim()`` whose condition no longer holds.
+
+Each finding is a ``Finding``: the sentence printed, and its kind, which picks the hint.
+
+What counts as a number: a digit that follows neither a letter, a digit, an underscore nor a
+point, with the digits, separators and the ``%`` or letters glued to it (``97.5%``, ``1,200``,
+``5k``, ``16x``, ``3rd``); ``h1``, ``x10`` and ``fp16`` are names. Allowed where the reader
+sees them: traced spans, the automatic numbers of headings, figures, tables and references,
+exponents and indices (``b^2n^``, ``H~2~O``: notation), identifiers in Pandoc attributes and
+link targets, and code the author marks as literal (`` `seed-3.json`{.literal} ``, a fenced
+block with ``{.literal}``). Code not so marked is prose: `` `58.50%` `` is a typed number.
 """
 from __future__ import annotations
 
+import collections
+import dataclasses
 import re
-import statistics
 from html.parser import HTMLParser
 from pathlib import Path
 
+from report import crossref, sources
+from report.errors import Finding, Mismatch
 from report.ledger import format_value
-from report.values import lookup, seed_values
+from report.values import evaluate
 
-NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*%?(?![\w])")
-CODE = re.compile(r"`[^`\n]*`")  # identifiers such as result paths, not prose numbers
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:%|[^\W\d_]+)?")
 SPAN = re.compile(r"\[(?:[^\[\]\\]|\\.)*\]\{#n\d+ \.num title=\"[^\"]*\"\}")
-FIGURE_TARGET = re.compile(r"\]\([^)]*\)\{[^}]*\}|\{#(?:fig|tbl|sec)-[^}]*\}|\{\.[^}]*\}")
-EXEMPT_CLASSES = {"header-section-number", "xref-label", "toc-section-number"}
+LITERAL_CODE = re.compile(r"^(`{3,}|~{3,})[ \t]*(?:\{[^}\n]*\.literal\b[^}\n]*\}|literal\b)[^\n]*\n.*?^\1[ \t]*$"
+                          r"|(`+)(?:(?!\2)[^\n])+?\2\{[^}\n]*\.literal\b[^}\n]*\}", re.M | re.S)
+TARGETS = re.compile(r"\]\([^)\n]*\)"  # where a link or an image points
+                     r"|\{[#.][^{}\n]*\}"  # Pandoc attributes: {#fig-x width=90%}, {.appendix #sec-a}
+                     rf"|{crossref.REFERENCE.pattern}"  # cross-references: labels are names
+                     r"|\^[^\s^]+\^|(?<!~)~[^\s~]+~(?!~)")  # exponents and indices
+EXEMPT_CLASSES = {"header-section-number", "xref-label", "toc-section-number", "literal"}
 
 
-def untraced_numbers(markdown: str, template_dir: Path) -> list[str]:
-    """Numbers in the rendered Markdown that did not come through a filter, with template lines."""
+def prose_of(markdown: str) -> str:
+    """The Markdown a reader sees as prose: no front matter, traced spans, literal code or targets."""
     body = markdown.split("\n---\n", 1)[1] if markdown.startswith("---\n") else markdown
-    stripped = CODE.sub("", FIGURE_TARGET.sub("", SPAN.sub("", body)))
-    problems = []
-    for token in sorted(set(NUMBER.findall(stripped))):
-        places = _template_lines(token, template_dir) or ["a template (not found in the sources)"]
-        problems.append(f"number {token!r} is typed into {', '.join(places)}, not taken from results; "
-                        "print it from a result with a filter, or declare it with lit()")
-    return problems
+    return TARGETS.sub(" ", LITERAL_CODE.sub(" ", SPAN.sub(" ", body)))
 
 
-def _template_lines(token: str, template_dir: Path) -> list[str]:
-    pattern = re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w])")
-    places = []
-    for template in sorted(template_dir.glob("*.j2")):
-        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
-            text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|<#--.*?--#>", "", line)
-            if pattern.search(text):
-                places.append(f"{template.name}:{number}")
-    return places
+def untraced_numbers(markdown: str, template_dir: Path, unfiltered=()) -> list[Finding]:
+    """Numbers in the rendered Markdown that did not come through a filter, with template lines.
+
+    ``unfiltered`` are the renderer's notes of result text printed without a filter
+    (``Document.unfiltered``): a number in one is named with the result and the printing line.
+    """
+    tokens = sorted(set(NUMBER.findall(prose_of(markdown))))
+    typed = [_as_prose(piece) for piece in sources.pieces(template_dir)] if tokens else []
+    return [_untraced(token, typed, unfiltered) for token in tokens]
+
+
+def _as_prose(piece: sources.Piece) -> sources.Piece:
+    """A template's prose with what the check does not read blanked out, its lines kept."""
+    if piece.kind != "prose":
+        return piece
+    return dataclasses.replace(piece, text=TARGETS.sub(_blank, LITERAL_CODE.sub(_blank, piece.text)))
+
+
+def _blank(match: re.Match) -> str:
+    return re.sub(r"[^\n]", " ", match.group())
+
+
+def _untraced(token: str, typed: list[sources.Piece], unfiltered) -> Finding:
+    printed = [u for u in unfiltered if token in NUMBER.findall(u.text)]
+    if printed:
+        where = ", ".join(dict.fromkeys(f"{u.path} = {u.text!r} at {u.template}:{u.line}" for u in printed))
+        return Finding(f"number {token!r} comes from {where}, printed without a filter, so it is not traced; "
+                       "print it with | text", Mismatch.UNFILTERED)
+    pattern = re.compile(rf"(?<![\w.]){re.escape(token)}(?![\w%]|[.,]\d)")
+    places = (sources.places(typed, pattern) or sources.places(typed, pattern, ["number"])
+              or ["a template (not found in the sources)"])
+    return Finding(f"number {token!r} is typed into {', '.join(places)}, not taken from results; "
+                   "print it from a result with a filter, or declare it with lit()", Mismatch.TYPED)
+
+
+def false_claims(claims) -> list[Finding]:
+    """A finding for each claim (``Document.claims``) whose condition does not hold."""
+    return [Finding(f"claim {c.name!r} ({c.template}:{c.line}) does not hold in the results", Mismatch.CLAIM)
+            for c in claims if not c.holds]
 
 
 class _NumberSpans(HTMLParser):
@@ -55,7 +97,7 @@ class _NumberSpans(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         classes = set((attributes.get("class") or "").split())
-        if tag in ("script", "style", "title", "nav", "code"):
+        if tag in ("script", "style", "title", "nav", "sup", "sub"):
             kind = "skip"
         elif tag == "span" and "num" in classes:
             kind = "num"
@@ -84,17 +126,26 @@ def verify_html(html: str, ledger: list[dict], results: dict) -> list[str]:
     parser = _NumberSpans()
     parser.feed(html)
     by_id = {entry["id"]: entry for entry in ledger}
-    problems = []
+    problems, unbacked = [], collections.Counter()
     for span_id, path, text in parser.spans:
         entry = by_id.get(span_id)
         expected = _expected_text(entry, results) if entry else None
-        if expected is None or _unsmart(" ".join(text.split())) != _unsmart(expected):
+        if expected is None and entry and _result_key(entry["path"]) not in results:
+            unbacked[_result_key(entry["path"])] += 1  # one line for the section, not one per number
+        elif expected is None or _unsmart(" ".join(text.split())) != _unsmart(expected):
             origin = f" ({entry['template']}:{entry['line']})" if entry else ""
-            problems.append(f"report.html #{span_id}{origin}: prints {text!r} from {path}, "
-                            f"the store gives {expected!r}")
+            problems.append(Finding(f"report.html #{span_id}{origin}: prints {text!r} from {path}, "
+                                    f"the store gives {expected!r}", Mismatch.STALE))
     for token in NUMBER.findall(" ".join(parser.loose)):
-        problems.append(f"report.html: number {token!r} is not traced to a result")
+        problems.append(Finding(f"report.html: number {token!r} is not traced to a result", Mismatch.TYPED))
+    problems += [Finding(f"report.html prints {count} number{'s' * (count > 1)} of {key}, which has no readable "
+                         f"stored result", Mismatch.STALE) for key, count in unbacked.items()]
     return problems
+
+
+def _result_key(path: str) -> str:
+    """The result a ledger path reads from: ``len(kmnist@2.models)`` -> ``kmnist@2``."""
+    return re.match(r"(?:\w+\()*([\w@]+)", path).group(1)
 
 
 SMART = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...",
@@ -111,21 +162,9 @@ def _expected_text(entry: dict, results: dict) -> str | None:
     if path.startswith("literal:"):
         return entry["text"]
     try:
-        if path.startswith(("mean(", "sd(")):
-            return format_value(entry["kind"], _aggregate(results, path), entry["digits"])
-        if path.startswith("len("):
-            return format_value(entry["kind"], len(lookup(results, path[4:-1])), entry["digits"])
-        return format_value(entry["kind"], lookup(results, path), entry["digits"])
+        return format_value(entry["kind"], evaluate(results, path), entry["digits"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
-
-
-def _aggregate(results: dict, path: str) -> float:
-    """Recompute ``mean(kmnist@*.models.lin.accuracy)`` or ``sd(...)`` from every seed's result."""
-    function, _, inner = path[:-1].partition("(")
-    section, _, rest = inner.partition("@*.")
-    values = list(seed_values(results, section, rest).values())
-    return statistics.fmean(values) if function == "mean" else statistics.stdev(values)
 
 
 def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
@@ -134,17 +173,30 @@ def verify_pdf(pdf: Path, ledger: list[dict]) -> list[str]:
     from pypdf.errors import PyPdfError
 
     try:
-        text = _squeeze(" ".join(page.extract_text() or "" for page in PdfReader(pdf).pages))
+        raw = " ".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
     except (PyPdfError, ValueError, OSError) as exc:
         return [f"report.pdf cannot be read as a PDF ({exc}); rebuild it with `python build.py`"]
+    text = _squeeze(raw)
+    broken = _squeeze(re.sub("[-\u00ad][ \t]*\n", LINE_END_HYPHEN, raw))
     problems = []
     for entry in ledger:
         printed = _squeeze(entry["text"])
-        if printed and printed not in text:
-            problems.append(f"report.pdf: {entry['path']} = {entry['text']!r} is missing from the PDF text")
+        if printed and printed not in text and not _hyphenated_in(printed, broken):
+            problems.append(Finding(f"report.pdf: {entry['path']} = {entry['text']!r} is missing from the PDF text",
+                                    Mismatch.STALE))
     return problems
 
 
+LINE_END_HYPHEN = "\x00"  # a "-" that ends a line of the PDF: the word's own, or one typst added
+
+
+def _hyphenated_in(printed: str, broken: str) -> bool:
+    """Whether ``printed`` is in the PDF text with words broken across lines (``scipy-open-\\nblas``)."""
+    pattern = f"{LINE_END_HYPHEN}?".join(f"[-{LINE_END_HYPHEN}]" if c == "-" else re.escape(c) for c in printed)
+    return re.search(pattern, broken) is not None
+
+
 def _squeeze(text: str) -> str:
-    """Drop whitespace (PDF text breaks lines anywhere) and read typst's minus sign as "-"."""
-    return re.sub(r"\s+", "", text).replace("\u2212", "-")
+    """Drop whitespace (PDF text breaks lines anywhere) and the zero-width spaces that let a long
+    word break in a table cell, and read typst's minus sign as "-"."""
+    return re.sub(r"[\s\u200b]+", "", text).replace("\u2212", "-")

@@ -6,9 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from report.errors import UsageError
+from report.progress import progress
 
 OFFSCREEN_BACKEND = "Agg"  # what the command line draws with unless MPLBACKEND says otherwise
 
@@ -40,9 +39,9 @@ class Context:
         return file_name
 
     def progress(self, iterable=None, total=None, desc: str = "", **kwargs):
-        """A tqdm bar on stderr, silent when the build asked for no progress output."""
-        return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress,
-                    leave=False, dynamic_ncols=True, **kwargs)
+        """A bar on stderr (a line per step off a terminal), silent when the build asked for no
+        progress output."""
+        return progress(iterable, total, desc, enabled=self.show_progress, **kwargs)
 
 
 def check_figure_backend() -> None:
@@ -51,10 +50,16 @@ def check_figure_backend() -> None:
     name = os.environ.get("MPLBACKEND") or OFFSCREEN_BACKEND  # matplotlib ignores an empty one
     if name == OFFSCREEN_BACKEND:
         return  # known good: skip importing matplotlib
+    # An import that fails half-way leaves matplotlib's submodules behind and every later import
+    # in this process broken, so import it without the variable and apply the name once checked.
+    os.environ.pop("MPLBACKEND")
     try:
-        from matplotlib import rcsetup  # importing matplotlib checks the variable
-
-        rcsetup.validate_backend(name)  # for a matplotlib imported before the variable was set
+        import matplotlib
+        from matplotlib import rcsetup
+    finally:
+        os.environ["MPLBACKEND"] = name
+    try:
+        matplotlib.rcParams["backend"] = rcsetup.validate_backend(name)
     except ValueError:
         raise UsageError(f"the environment variable MPLBACKEND={name!r} names no matplotlib "
                          f"backend, so no section could draw a figure",

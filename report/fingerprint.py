@@ -60,8 +60,15 @@ def sha256_file(file: Path) -> str:
     return digest.hexdigest()
 
 
-def source_files(module_name: str, root: Path) -> list[Path]:
-    """The files of a module (or package) and of every module under ``root`` it imports, recursively."""
+def source_files(module_name: str, root: Path, sections: tuple[str, ...] = ()) -> list[Path]:
+    """The files of a module (or package) and of every module under ``root`` it imports, recursively.
+
+    ``sections`` are the modules of the project's sections. Another section's ``run`` is that
+    section's own: the imports it makes inside ``run`` (its heavy modules) are not followed, so a
+    section that reuses kmnist's loader depends on the loader, not on kmnist's figures. Every
+    other import counts, at a module's top level or inside any other function.
+    """
+    others = {file for name in sections if name != module_name for file in _module_files(name, root)}
     seen: set[Path] = set()
     pending = list(_module_files(module_name, root))
     while pending:
@@ -69,7 +76,7 @@ def source_files(module_name: str, root: Path) -> list[Path]:
         if file in seen:
             continue
         seen.add(file)
-        for imported in _imports(file, root):
+        for imported in _imports(file, root, follow_run=file not in others):
             pending.extend(_module_files(imported, root))
     return sorted(seen)
 
@@ -87,11 +94,15 @@ def _module_files(dotted: str, root: Path) -> list[Path]:
     return []
 
 
-def _imports(file: Path, root: Path) -> set[str]:
-    """Absolute dotted names a file imports, relative imports resolved against its package."""
+def _imports(file: Path, root: Path, follow_run: bool = True) -> set[str]:
+    """Absolute dotted names a file imports, relative imports resolved against its package;
+    without those inside its top-level ``run`` unless ``follow_run``."""
     package = ".".join(file.relative_to(root).with_suffix("").parts[:-1])
+    tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
+    if not follow_run:
+        tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef) and node.name == "run")]
     names = set()
-    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"), str(file))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -120,10 +131,11 @@ def library_versions(libraries: tuple[str, ...]) -> dict[str, str]:
 
 
 def parts(module_name: str, config_json: dict, inputs: dict[str, Path], memo: HashMemo, *,
-          root: Path, versions: dict[str, str]) -> dict:
-    """Everything a result depends on, by name; ``versions`` is ``library_versions(...)``."""
+          root: Path, versions: dict[str, str], sections: tuple[str, ...] = ()) -> dict:
+    """Everything a result depends on, by name; ``versions`` is ``library_versions(...)``,
+    ``sections`` every section's module (see ``source_files``)."""
     return {
-        "sources": {str(f.relative_to(root)): memo.hash(f) for f in source_files(module_name, root)},
+        "sources": {str(f.relative_to(root)): memo.hash(f) for f in source_files(module_name, root, sections)},
         "config": config_json,
         "inputs": {name: memo.hash(Path(path)) for name, path in sorted(inputs.items())},
         "versions": versions,

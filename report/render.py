@@ -8,7 +8,9 @@ Numbers leave results only through the filters ``num``, ``pct``, ``int``, ``sci`
 ``text``; each wraps its output in a span ``[85.96%]{#n12 .num title="kmnist.lin.accuracy"}``
 that names its source, so the HTML carries its own provenance and the checks can compare
 it with the store. Printing a bare number is a template error; a number the template
-itself must say goes through ``lit()``, so such literals are visible and rare.
+itself must say goes through ``lit()``, so such literals are visible and rare. The helpers
+trace the text they take from results too (a label "H = 16" in ``ranked()`` or a table), so
+its digits are a traced value, never a typed number.
 Jinja comments are written ``<#-- ... --#>``, because ``{#`` opens Pandoc attributes.
 """
 from __future__ import annotations
@@ -19,19 +21,22 @@ import re
 import statistics
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 from tabulate import tabulate
 
-from report.errors import ClaimError, TemplateProblem
+from report import crossref, sources
+from report.checks import SPAN
+from report.errors import BuildError, ClaimError, TemplateProblem
 from report.ledger import FORMATS, Ledger
 from report.values import TrackedFloat, TrackedInt, TrackedStr, seed_values, track
 from report.view import SectionView, results_view
 
 NUMBER_TYPES = (int, float)
+NUMBERS_TEMPLATE = "numbers.qmd.j2"  # the appendix that prints every number again
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -60,22 +65,33 @@ class Claim:
     line: int
 
 
+@dataclass(frozen=True)
+class Unfiltered:
+    """A result's text with digits in it, printed without a filter (``{{ row.name }}``): untraced."""
+
+    text: str
+    path: str
+    template: str
+    line: int
+
+
 @dataclass
 class Document:
     text: str
     ledger: Ledger
     claims: list[Claim]
     results: dict  # {"toy_mlp": data, "toy_mlp@2": data of seed 2, "provenance": with the seeds}
+    unfiltered: list[Unfiltered]
+    groups: list = field(default_factory=list)  # the appendix's rows (``group_entries``)
 
 
 class Renderer:
     def __init__(self, template_dir: Path, out_dir: Path, draft: bool = False):
-        self.out_dir, self.draft = out_dir, draft
-        self.ledger, self.claims = Ledger(), []
+        self.template_dir, self.out_dir, self.draft = template_dir, out_dir, draft
+        self.ledger, self.claims, self.unfiltered, self._texts = Ledger(), [], [], []
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir),
                                       undefined=jinja2.StrictUndefined, finalize=self._finalize,
-                                      comment_start_string="<#--", comment_end_string="--#>",
-                                      keep_trailing_newline=True, autoescape=False, bytecode_cache=COMPILED)
+                                      autoescape=False, bytecode_cache=COMPILED, **sources.SYNTAX)
         for kind in FORMATS:
             self.env.filters[kind] = self._formatter(kind)
         self.env.filters["count"] = self.count
@@ -130,14 +146,70 @@ class Renderer:
         if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
             raise TemplateProblem(f"{self._where_text()}: the number {value!r} is printed without "
                                   "a format filter", "use | num(3), | pct(2), | int or lit(...)")
+        if isinstance(value, TrackedStr) and any(c.isdigit() for c in value):
+            self.unfiltered.append(Unfiltered(str(value), value.path, *self._where()))
         return value
+
+    def _label(self, value) -> str:
+        """A label: traced when it comes from a result, so its digits are not typed numbers; one
+        the template states (a column header, a plain list) stays as typed, for the guard to read."""
+        if getattr(value, "path", None) is None:
+            return _escape(self._passed(str(value)))
+        return self.record(value, "text")
+
+    def _passed(self, text: str) -> str:
+        """Text a template passed to a helper (a caption, a label it built). A result's text joined
+        into it with ``~`` has lost its trace: it is noted, so that the guard names that result and
+        this line rather than calling its digits typed."""
+        untraced = SPAN.sub("", text)
+        self.unfiltered += [Unfiltered(value, path, *self._where())
+                            for value, path in self._texts if value in untraced]
+        return text
 
     # -- figures, tables, claims ----------------------------------------------------------
     def figure(self, file: TrackedStr, caption: str, label: str, width: str = "90%") -> Markup:
         """A result's figure with a numbered caption: ``{{ figure(r.s.figures.loss, "...", "fig-loss") }}``."""
-        section = file.path.partition(".")[0]
-        target = os.path.relpath(self._view.artifact_dirs[section] / str(file), self.out_dir)
-        return Markup(f"![{caption}]({target}){{#{label} width={width}}}\n")
+        section, caption = file.path.partition(".")[0], self._passed(caption)
+        path = self._view.artifact_dirs[section] / str(file)
+        if path in self._view.damaged:
+            return self._damaged_figure(file, section.partition("@")[0], caption, label)
+        target = os.path.relpath(path, self.out_dir)
+        return Markup(f"![{caption} {self._source(file)}]({target}){{#{label} width={width}}}\n")
+
+    def _source(self, file: TrackedStr) -> Markup:
+        """A figure caption's last sentence: the stored result the figure was drawn from, its seed
+        and its run's fingerprint, all traced, and a link to the figure's row in the appendix."""
+        key = file.path.partition(".")[0]
+        printed = self.record(file, "text")
+        row = self._row_of(self.ledger.entries[-1])
+        run = f", seed {self._seed_label(key)}"
+        fingerprint = self._fingerprint(key)
+        run += f", fingerprint {fingerprint}" if fingerprint else ""
+        return Markup(f"[Source: {printed} in the stored result of {_escape(key.partition('@')[0])}{run}; "
+                      f"[its row in the appendix](#{row}).]{{.figure-source}}")
+
+    def _row_of(self, entry) -> str:
+        """The anchor of the appendix row that will list ``entry``."""
+        return next(group["anchor"] for group in group_entries(self.ledger.entries) if entry in group["entries"])
+
+    def _fingerprint(self, key: str) -> Markup:
+        """The fingerprint of the run that made the result ``key``, traced to the provenance; empty
+        where the provenance does not list that run."""
+        provenance = self._view.results["provenance"]
+        wanted = (key.partition("@")[0], provenance["seeds"][key])
+        for i, section in enumerate(provenance.get("sections", [])):
+            for j, unit in enumerate(section["units"]):
+                if (section["name"], unit["seed"]) == wanted:
+                    return self.record(unit["fingerprint"], "text",
+                                       path=f"provenance.sections[{i}].units[{j}].fingerprint")
+        return Markup("")
+
+    def _damaged_figure(self, file: TrackedStr, section: str, caption: str, label: str) -> Markup:
+        """A numbered figure without its image (the assets' filter makes it one), saying why.
+        No code span in it: typst would number a figure holding code as a listing."""
+        return Markup(f"::: {{#{label} .missing-figure}}\n**The stored figure "
+                      f"{self.record(file, 'text')} is missing or damaged;** "
+                      f"*python build.py {section}* draws it again.\n\n{caption}\n:::\n")
 
     def table(self, rows, columns, caption: str, label: str) -> Markup:
         """A pipe table from result rows; ``columns`` is a list of (key, header, "kind:digits")."""
@@ -145,18 +217,18 @@ class Renderer:
         headers = [header for _, header, _ in columns]
         align = ["left" if spec == "label" else "right" for _, _, spec in columns]
         text = tabulate(body, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def matrix(self, values, row_labels, col_labels, caption: str, label: str, corner: str = "") -> Markup:
         """A labelled matrix (a confusion matrix, say) as a table of traced integers."""
-        body = [[_escape(str(r)), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
-        text = tabulate(body, [corner, *map(str, col_labels)], tablefmt="pipe",
+        body = [[self._label(r), *(self.record(v, "int") for v in row)] for r, row in zip(row_labels, values)]
+        text = tabulate(body, [corner, *map(self._label, col_labels)], tablefmt="pipe",
                         colalign=["left", *["right"] * len(col_labels)], disable_numparse=True)
-        return Markup(f"{text}\n\n: {caption} {{#{label}}}\n")
+        return Markup(f"{text}\n\n: {self._passed(caption)} {{#{label}}}\n")
 
     def _cell(self, value, spec: str):
         if spec == "label":
-            return _escape(str(value))
+            return self._label(value)
         kind, _, digits = spec.partition(":")
         return self.record(value, kind, int(digits) if digits else None)
 
@@ -174,10 +246,11 @@ class Renderer:
 
     def ranked(self, items, key: str, label: str = "name", kind: str = "pct", digits=None,
                descending: bool = True) -> Markup:
-        """Items ordered by a result value, e.g. ``NetConv (94.10%) > NetFull (...) > ...``."""
+        """Items ordered by a result value, each with its label: ``NetConv (94.10%) > NetFull (...) > ...``."""
         order = sorted(items, key=lambda item: item[key], reverse=descending)
         sign = " > " if descending else " < "
-        return Markup(sign.join(f"{item[label]} ({self.record(item[key], kind, digits)})" for item in order))
+        return Markup(sign.join(f"{self._label(item[label])} ({self.record(item[key], kind, digits)})"
+                                for item in order))
 
     def product_sum(self, terms, factors: str = "factors", addend: str = "addend") -> Markup:
         """A sum of products, every operand traced: ``(784 × 10 + 10) + (10 × 5 + 5)``.
@@ -193,22 +266,45 @@ class Renderer:
     def render(self, sections: list[SectionView], provenance: dict, **context) -> Document:
         """The report, then an appendix listing every number printed before it."""
         self._view = results_view(sections, provenance)
+        self._texts = list(_texts_with_digits(self._view.results))
         shown = {s.name: track(self._view.results[s.name], s.name) for s in sections if s.ok}
         text = self._render("report.qmd.j2", r=shown, prov=track(self._view.results["provenance"], "provenance"),
                             **context)
         groups = group_entries(self.ledger.entries)
-        text += self._render("numbers.qmd.j2", groups=groups, echo=self._echo)
-        return Document(text, self.ledger, self.claims, self._view.results)
+        text += self._render(NUMBERS_TEMPLATE, groups=groups, echo=self._echo)
+        unresolved = crossref.unresolved(text, self.template_dir)
+        if unresolved:
+            raise unresolved
+        return Document(text, self.ledger, self.claims, self._view.results, self.unfiltered, groups)
 
     def _render(self, template: str, **context) -> str:
         try:
             return self.env.get_template(template).render(**context)
+        except BuildError:
+            raise  # already names its template line
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"template syntax error in {exc.name or exc.filename}, line {exc.lineno}: "
                                   f"{exc.message}", "fix the template at that line") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
-                                  "check the name against the section's results (see _build/results)") from None
+            raise self._undefined(exc) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateProblem(f"{_traceback_location()}: no template {exc.name!r} in {self.template_dir}",
+                                  "create it, or correct the name in the include") from None
+        except RecursionError:
+            raise TemplateProblem(f"{_traceback_location()}: templates include each other "
+                                  "(or a macro calls itself) without end",
+                                  "remove the include that leads back to a template already being rendered") from None
+        except Exception as exc:  # any expression a template evaluates: 1/0, a bad format spec, ...
+            raise TemplateProblem(f"{_traceback_location()}: {type(exc).__name__}: {exc}",
+                                  "fix the expression at that line") from None
+
+    def _undefined(self, exc: jinja2.UndefinedError) -> TemplateProblem:
+        name = re.match(r"'(\w+)' is undefined", exc.message or "")
+        if name and name.group(1) in self.env.filters:  # {{ num(x) }} for {{ x | num }}
+            return TemplateProblem(f"{_traceback_location()}: {name.group(1)} is a filter, not a function",
+                                   f"write {{{{ r.<section>.<value> | {name.group(1)} }}}}")
+        return TemplateProblem(f"{_traceback_location()}: undefined value: {exc.message}",
+                               "check the name against the section's results (see _build/results)")
 
     def _echo(self, entry) -> Markup:
         """An earlier ledger entry printed again, for the appendix of numbers."""
@@ -222,17 +318,30 @@ class Renderer:
         return f"{template}:{line}"
 
 
-def group_entries(entries: list) -> list[list]:
+def group_entries(entries: list) -> list[dict]:
     """Entries grouped by template line and result path with indices wildcarded, in order of appearance.
 
     A confusion matrix printed by one template line becomes one group, ``...confusion[*][*]``.
+    ``anchor`` is the id of the group's row in the appendix, which the HTML's cards link to.
     """
     groups: dict[tuple, list] = {}
     for entry in entries:
         stem = re.sub(r"\[\d+\]", "[*]", entry.path)
         groups.setdefault((stem, entry.template, entry.line), []).append(entry)
-    return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members}
-            for key, members in groups.items()]
+    return [{"stem": key[0], "template": key[1], "line": key[2], "entries": members,
+             "anchor": f"row-{members[0].id}"} for key, members in groups.items()]
+
+
+def _texts_with_digits(data, path: str = ""):
+    """``(text, path)`` of each result string that holds a digit and a letter (a label, "H = 16")."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts_with_digits(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _texts_with_digits(value, f"{path}[{index}]")
+    elif isinstance(data, str) and any(c.isdigit() for c in data) and any(c.isalpha() for c in data):
+        yield data, path
 
 
 def _template_frame() -> tuple[str, int] | None:

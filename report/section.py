@@ -8,6 +8,7 @@ is imported by name where the unit runs (this process, a pool worker, a Dask wor
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,16 @@ class Section(Protocol):
     ``invariants``     what must hold in the returned data, as a list of violations.
     ``input_files``    optional, ``{name: Path}`` of input data checksummed into the
                        fingerprint; a section without inputs leaves it out.
+    ``TOLERANCES``     optional, ``{result-path pattern: Tolerance}``: how far ``--verify``
+                       lets a rerun move a number known to be noisy, and why. Any other
+                       number must reproduce exactly (or within the spread of its seeds).
+    ``VOLATILE``       optional, ``{result-path pattern: reason}``: measurements of the
+                       machine (wall times, a thread count picked by timing), shown by
+                       ``--verify`` and never judged.
+
+    Patterns name paths inside the section's data: ``models.*.accuracy``,
+    ``history.loss[*]``, ``runs.**.seconds``; ``*`` stands for one key or index, ``**`` for
+    any run of them.
     """
 
     Config: type
@@ -42,6 +53,32 @@ class Section(Protocol):
     def run(self, config: Any, ctx: Context) -> dict: ...
 
     def invariants(self, data: dict) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a rerun may move a stored number and still reproduce it, and why.
+
+        TOLERANCES = {"models.*.accuracy": Tolerance("about 1 sd over seeds 1-3", abs_tol=0.005)}
+
+    A rerun value within ``max(abs_tol, rel_tol * |stored|)`` of the stored one is within
+    tolerance; ``Tolerance(reason)`` alone asks for exact reproduction.
+    """
+
+    reason: str  # one line a reader can argue with: what was measured, or why it is noisy
+    abs_tol: float = 0.0
+    rel_tol: float = 0.0
+
+    def __post_init__(self):
+        if not self.reason.strip():
+            raise ValueError("a tolerance needs a one-line reason")
+        if not all(math.isfinite(t) and t >= 0 for t in (self.abs_tol, self.rel_tol)):
+            raise ValueError(f"tolerances must be finite and >= 0, got abs_tol={self.abs_tol}, "
+                             f"rel_tol={self.rel_tol}")
+
+    def limit(self, stored: float) -> float:
+        """The largest difference from ``stored`` that this tolerance allows."""
+        return max(self.abs_tol, self.rel_tol * abs(stored))
 
 
 def no_input_files(config) -> dict[str, Path]:
@@ -59,6 +96,8 @@ class SectionSpec:
     quick: Mapping[str, Any]
     invariants: Callable[[dict], list[str]]
     input_files: Callable[[Any], dict[str, Path]] = field(default=no_input_files)
+    tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
+    volatile: Mapping[str, str] = field(default_factory=dict)
 
 
 def load(name: str, module_name: str) -> SectionSpec:
@@ -70,4 +109,15 @@ def load(name: str, module_name: str) -> SectionSpec:
                          f"it lacks {', '.join(missing)}",
                          "define them as report.section.Section describes")
     return SectionSpec(name, module_name, module.TITLE, module.Config, dict(module.QUICK), module.invariants,
-                       getattr(module, "input_files", no_input_files))
+                       getattr(module, "input_files", no_input_files),
+                       _declared(module, name, "TOLERANCES", Tolerance), _declared(module, name, "VOLATILE", str))
+
+
+def _declared(module, name: str, attribute: str, kind: type) -> dict:
+    """An optional ``{pattern: value}`` declaration, each value of ``kind``."""
+    declared = dict(getattr(module, attribute, {}))
+    wrong = [pattern for pattern, value in declared.items() if not isinstance(value, kind)]
+    if wrong:
+        raise UsageError(f"section {name!r}: {attribute} of {', '.join(wrong)} is not a {kind.__name__}",
+                         f"map each result-path pattern to a {kind.__name__} (see report.section.Section)")
+    return declared

@@ -11,6 +11,7 @@ record is reported as corrupt and never used. Records are JSON; nothing is unpic
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -37,10 +38,20 @@ class Record:
     data: dict
     meta: dict
     artifact_dir: Path
+    damaged: tuple[str, ...] = ()  # artifact files that are missing or changed (DamagedArtifacts)
 
 
 class CorruptRecord(Exception):
     """A record that exists but cannot be trusted; the message says why."""
+
+
+class DamagedArtifacts(CorruptRecord):
+    """A sound record some of whose artifact files are missing or changed: its numbers can still
+    be shown (``record``, with ``record.damaged`` naming the files), its figures cannot."""
+
+    def __init__(self, message: str, record: Record):
+        super().__init__(message)
+        self.record = record
 
 
 class Store:
@@ -78,16 +89,23 @@ class Store:
             raise CorruptRecord(f"{path} holds the result of {raw['section']} seed {raw['seed']} "
                                 "(a record copied or moved by hand)")
         artifact_dir = path.parent / raw["artifact_dir"]
-        _verify_artifacts(raw["artifacts"], artifact_dir)
-        return Record(section, seed, raw["fingerprint"], raw["parts"], raw["data"], raw["meta"],
-                      artifact_dir)
+        record = Record(section, seed, raw["fingerprint"], raw["parts"], raw["data"], raw["meta"], artifact_dir)
+        damaged = _damaged_artifacts(raw["artifacts"], artifact_dir)
+        if damaged:
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            raise DamagedArtifacts(f"artifact {artifact_dir / damaged[0]} is missing or changed{more}",
+                                   dataclasses.replace(record, damaged=damaged))
+        return record
 
     def read_unverified(self, section: str, seed: int) -> dict | None:
-        """The record's JSON without any check, for ``--check`` to name what was edited."""
+        """The record's JSON without its checksums, for ``--check`` to name what was edited;
+        ``None`` when there is none, or it is another unit's record (copied in by hand)."""
         try:
-            return json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
+            raw = json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        mine = isinstance(raw, dict) and (raw.get("section"), raw.get("seed")) == (section, seed)
+        return raw if mine and isinstance(raw.get("data"), dict) and isinstance(raw.get("meta"), dict) else None
 
     def files(self, section: str, seed: int) -> list[Path]:
         """The files a run of this unit writes (its artifact folders go beside them)."""
@@ -167,8 +185,6 @@ def _verify(raw, path: Path) -> None:
         raise CorruptRecord(f"{path} was changed after it was written (checksum mismatch)")
 
 
-def _verify_artifacts(artifacts: dict, folder: Path) -> None:
-    for name, expected in artifacts.items():
-        file = folder / name
-        if not file.exists() or sha256_file(file) != expected:
-            raise CorruptRecord(f"artifact {file} is missing or changed")
+def _damaged_artifacts(artifacts: dict, folder: Path) -> tuple[str, ...]:
+    return tuple(name for name, expected in artifacts.items()
+                 if not (folder / name).is_file() or sha256_file(folder / name) != expected)

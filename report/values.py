@@ -7,6 +7,7 @@ path, which the filters refuse: derived numbers belong in the experiment's resul
 """
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 
 
@@ -83,3 +84,16 @@ def seed_values(results: dict, section: str, rest: str) -> dict:
     """``{key: value}`` at ``rest`` in every seed's result of ``section`` (the primary seed first)."""
     keys = [k for k in results if k == section or k.startswith(section + "@")]
     return {k: float(lookup(results, f"{k}.{rest}")) for k in keys}
+
+
+def evaluate(results: dict, path: str):
+    """The value a ledger path names: a result (``"a.b[2]"``), a list's length (``len(a.b)``), or
+    the mean or sd over every seed of a section (``mean(kmnist@*.models.lin.accuracy)``)."""
+    if path.startswith(("mean(", "sd(")):
+        function, _, inner = path[:-1].partition("(")
+        section, _, rest = inner.partition("@*.")
+        values = list(seed_values(results, section, rest).values())
+        return statistics.fmean(values) if function == "mean" else statistics.stdev(values)
+    if path.startswith("len("):
+        return len(lookup(results, path[4:-1]))
+    return lookup(results, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from report.project import Project
-from report.status import Outcome
+from report.status import Freshness, Outcome
 from report.units import Result
 
 
@@ -32,6 +32,7 @@ class ResultsView:
     results: dict        # {"toy_mlp": data with its config, "toy_mlp@2": seed 2's, "provenance": ...}
     primary_seed: dict   # section -> the seed shown as ``r.<section>``
     artifact_dirs: dict  # results key -> its artifact folder
+    damaged: frozenset = frozenset()  # artifact files missing or changed since they were stored
 
 
 def section_key(name: str, seed: int, primary_seed: int) -> str:
@@ -40,7 +41,7 @@ def section_key(name: str, seed: int, primary_seed: int) -> str:
 
 def results_view(sections: list[SectionView], provenance: dict) -> ResultsView:
     """Each shown record's data with its config under its key, and the seeds in the provenance."""
-    results, primary, artifact_dirs = {}, {}, {}
+    results, primary, artifact_dirs, damaged = {}, {}, {}, set()
     for section in sections:
         if not section.ok:
             continue
@@ -49,8 +50,10 @@ def results_view(sections: list[SectionView], provenance: dict) -> ResultsView:
             key = section_key(section.name, record.seed, primary[section.name])
             results[key] = {**record.data, "config": record.meta["profile_config"]}
             artifact_dirs[key] = record.artifact_dir
+            damaged |= {record.artifact_dir / name for name in record.damaged}
     seeds = {key: int(key.partition("@")[2] or primary[key]) for key in artifact_dirs}
-    return ResultsView({**results, "provenance": {**provenance, "seeds": seeds}}, primary, artifact_dirs)
+    return ResultsView({**results, "provenance": {**provenance, "seeds": seeds}}, primary, artifact_dirs,
+                       frozenset(damaged))
 
 
 def section_views(project: Project, results: list[Result]) -> list[SectionView]:
@@ -76,14 +79,22 @@ def _problem(name: str, results: list[Result]) -> str:
     if failed:
         where = f" (log: {failed[0].log_path})" if failed[0].log_path else ""
         return f"it failed: {failed[0].error}{where}. The next build reruns it."
+    corrupt = [r for r in results if r.record is None and r.unit.freshness is Freshness.CORRUPT]
+    if corrupt:
+        return (f"its stored result cannot be used ({corrupt[0].unit.reasons[0]}); "
+                f"run `python build.py {name}` to recompute it.")
     if any(r.record is None for r in results):
         return f"it has not been built yet; run `python build.py {name}`."
     return ""
 
 
 def _unit_entry(result: Result) -> dict:
+    """One run as the appendix lists it; the fingerprint is that of the result shown (a stale
+    one's is not the fingerprint the code has now)."""
     meta = result.record.meta if result.record else {}
-    return {"seed": result.seed, "fingerprint": result.unit.fingerprint[:12], "outcome": result.outcome.value,
+    fingerprint = result.record.fingerprint if result.record else result.unit.fingerprint
+    return {"seed": result.seed, "fingerprint": fingerprint[:12], "outcome": result.outcome.value,
             "wall_time": meta.get("wall_time", result.wall_time), "finished": meta.get("finished", ""),
-            "device": result.record.data.get("device", "n/a") if result.record else "n/a"}
+            "device": result.record.data.get("device", "n/a") if result.record else "n/a",
+            "machine": meta.get("machine", {}) if result.record else None}
 

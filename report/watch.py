@@ -192,7 +192,8 @@ def run_command(script: Path, options: Options) -> list[str]:
     if options.jobs:
         command += ["--jobs", str(options.jobs)]
     if options.scheduler:
-        command += ["--executor", "dask", "--scheduler", options.scheduler]
+        command += ["--executor", "dask", "--scheduler", options.scheduler,
+                    "--worker-timeout", str(options.worker_timeout)]
     if options.draft:
         command.append("--draft")
     if not options.show_progress:

@@ -27,7 +27,8 @@ KMNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10
                 "t10k-labels-idx1-ubyte.gz")
 HAVE_KMNIST = all((KMNIST_ROOT / "KMNIST" / "raw" / name).exists() for name in KMNIST_FILES)
 needs_kmnist = pytest.mark.skipif(not HAVE_KMNIST, reason=f"the KMNIST files are not in {KMNIST_ROOT}/KMNIST/raw "
-                                  "(.ci/run assembles them from ../shared/data/kmnist)")
+                                  "(copy the four official files there from github.com/rois-codh/kmnist, "
+                                  "or set KMNIST_ROOT to a folder holding KMNIST/raw)")
 
 
 def _load_build_script():
@@ -74,11 +75,11 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_build(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python build.py ARGS`` in ``project``, as a user would run it."""
+def run_build(project: Path, *args: str, timeout: float = 300, stderr=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """``python build.py ARGS`` in ``project``, as a user would run it; ``stderr`` may be a file."""
     env = {"KMNIST_ROOT": str(KMNIST_ROOT), **os.environ, "PYTHONPATH": str(project), "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "build.py", *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=timeout)
 
 
 def summary_rows(stderr: str) -> dict[str, str]:
@@ -154,7 +155,7 @@ TINY_TEMPLATES = {
 
         # Every number
 
-        {% for g in groups %}{% for e in g.entries %}- {{ echo(e) }} from `{{ e.path }}`
+        {% for g in groups %}{% for e in g.entries %}- {{ echo(e) }} from `{{ e.path }}`{.literal}
         {% endfor %}{% endfor %}""",
 }
 

@@ -1,6 +1,8 @@
 """Backends: the quarto call (which cannot run here) by its argument list; choice of engine."""
+import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import PROJECT
@@ -140,14 +142,22 @@ def test_without_pypandoc_the_error_says_what_to_install(monkeypatch):
 
 @pytest.fixture
 def fake_typst(monkeypatch):
-    """``typst.compile`` replaced: a real compile hangs a process forked after one (see bench/mutation.py)."""
-    calls = []
+    """``typst.compile_with_warnings`` replaced: a real compile hangs a process forked after one (see bench/mutation.py)."""
+    calls = TypstCalls()
 
-    def compile(typ, root, font_paths):
+    def compile_with_warnings(typ, root, font_paths):
         calls.append((Path(typ).read_text(), root, font_paths))
-        return b"%PDF-1.7 fake"
-    monkeypatch.setattr("typst.compile", compile)
+        return b"%PDF-1.7 fake", calls.warnings
+    monkeypatch.setattr("typst.compile_with_warnings", compile_with_warnings)
     return calls
+
+
+class TypstCalls(list):
+    """What the stand-in typst was asked to compile, and the warnings it is to give."""
+
+    def __init__(self):
+        super().__init__()
+        self.warnings = []
 
 
 def test_the_pdf_is_typst_from_pandoc_on_a4_with_the_fonts_and_font_folders_of_the_project(document, fake_typst,
@@ -161,12 +171,22 @@ def test_the_pdf_is_typst_from_pandoc_on_a4_with_the_fonts_and_font_folders_of_t
     assert (root, font_paths) == (str(tmp_path), [str(tmp_path / "fonts")])
 
 
+def test_a_font_typst_cannot_find_is_named_once_and_the_pdf_still_written(document, fake_typst, caplog):
+    font = SimpleNamespace(message="unknown font family: ipaexgothic")
+    fake_typst.warnings.extend([font, font, SimpleNamespace(message="block may not occur inside of a paragraph")])
+    PandocBackend.find().render(document, ["pdf"])
+    assert document.with_suffix(".pdf").read_bytes() == b"%PDF-1.7 fake"
+    assert [r.getMessage() for r in caplog.records] == [
+        "the PDF was typeset without a font it asks for (typst: unknown font family: ipaexgothic); install that "
+        "font, or name a folder holding it in the project's font_paths"]
+
+
 def test_a_typst_error_names_the_typ_file_and_keeps_the_old_pdf(document, monkeypatch):
     document.with_suffix(".pdf").write_bytes(b"old")
 
     def fails(typ, root, font_paths):
         raise RuntimeError("unknown font family")
-    monkeypatch.setattr("typst.compile", fails)
+    monkeypatch.setattr("typst.compile_with_warnings", fails)
     with pytest.raises(RendererError) as caught:
         PandocBackend.find().render(document, ["pdf"])
     typ = document.with_suffix(".typ")
@@ -240,3 +260,38 @@ def test_a_pandoc_failure_is_told_without_haskell_s_call_stack(document, tmp_pat
     with pytest.raises(RendererError) as caught:
         PandocBackend(fake_tool(tmp_path, "pandoc", complaint, writes_half=False)).render(document, ["html"])
     assert caught.value.message == "pandoc failed (1): pandoc: report.html: hPutBuf: invalid argument"
+
+
+def test_quarto_names_its_own_version_and_those_of_the_pandoc_and_typst_it_bundles(tmp_path):
+    quarto = fake_quarto(tmp_path, 'case "$1" in pandoc) echo "pandoc 3.4";; typst) echo "typst 0.11.0 (abc)";;'
+                                   ' *) echo "1.6.39";; esac')
+    assert QuartoBackend(quarto).versions() == {"quarto": "1.6.39", "pandoc": "3.4", "typst": "0.11.0"}
+
+
+SECTIONS = ("# Intro {#sec-intro}\n\nSee @sec-sub, @sec-results and @sec-later.\n\n## Sub {#sec-sub}\n\n"
+            "# Results {#sec-results}\n\n# Later {.unnumbered #sec-later}\n\nEnd.\n")
+
+
+def test_section_references_read_as_pandoc_numbers_the_headings_and_unnumbered_ones_by_title(document):
+    document.write_text(SECTIONS)
+    html = " ".join(PandocBackend.find().render(document, ["html"])["html"].read_text().split())
+    assert ('See <a href="#sec-sub"><span class="xref-label">Section 1.1</span></a>, <a href="#sec-results">'
+            '<span class="xref-label">Section 2</span></a> and <a href="#sec-later"><span class="xref-label">'
+            'Later</span></a>.') in html
+    assert '<h2 data-number="1.1" id="sec-sub">' in html and '<h1 data-number="2" id="sec-results">' in html
+
+
+def test_section_references_become_typst_references_and_links(document, tmp_path):
+    document.write_text(SECTIONS)
+    backend = PandocBackend.find()
+    subprocess.run(backend.command(document, "typst", tmp_path / "out.typ"), cwd=tmp_path, check=True)
+    typst_source = (tmp_path / "out.typ").read_text()
+    assert "See @sec-sub, @sec-results and #link(<sec-later>)[Later]." in typst_source
+    assert "= Results\n<sec-results>" in typst_source
+
+
+def test_a_reference_to_no_label_stops_pandoc_naming_it(document):
+    document.write_text("# Intro {#sec-intro}\n\nSee @sec-nope.\n")
+    with pytest.raises(RendererError) as caught:
+        PandocBackend.find().render(document, ["html"])
+    assert "unknown cross-reference @sec-nope: nothing has that label" in caught.value.message

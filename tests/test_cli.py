@@ -28,6 +28,8 @@ from report.status import Freshness, Outcome
     (["--set", "toy_mlp.max_epochs=0"], "must be at least 1"),
     (["--to", "docx"], "unknown output format docx"),
     (["--jobs", "0"], "--jobs must be at least 1"),
+    (["--worker-timeout", "0"], "--worker-timeout must be a positive number of seconds, got 0"),
+    (["--worker-timeout", "nan"], "--worker-timeout must be a positive number of seconds, got nan"),
 ])
 def test_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path, no_build):
     assert main(PROJECT, [*argv, "--out", str(tmp_path / "out")]) == 2
@@ -55,6 +57,8 @@ HELP = {  # what `python build.py --help` says about each argument
     "-h, --help": "show this help message and exit",
     "--list": "show each section as fresh / stale / missing, and why",
     "--check": "verify the report against the stored results (trains nothing); exit 1 on any mismatch",
+    "--verify": "rerun the sections (all, or those named) into a scratch store and compare every number with the "
+                "stored one, within the sections' tolerances; exit 1 on any beyond",
     "--profile {quick,full}": "quick: tiny runs for tests (the report says so); full: the report's settings",
     "--force": "rerun the named sections (all, if none named)",
     "--set SECTION.KEY=VALUE": "override a config value, e.g. --set kmnist.lr=0.01 (repeatable)",
@@ -64,9 +68,15 @@ HELP = {  # what `python build.py --help` says about each argument
     "--jobs JOBS": "parallel jobs for stale sections and seeds",
     "--executor {local,dask}": "where units run: local processes, or a Dask cluster (--scheduler)",
     "--scheduler SCHEDULER": "Dask scheduler address, e.g. tcp://host:8786",
+    "--worker-timeout SECONDS": "how long to wait for a Dask worker to join the scheduler (default 60)",
     "--device {auto,cpu,cuda}": "torch device",
     "--draft": "render false claims highlighted instead of failing",
     "--quiet": "no progress bars",
+    "--diff [REF]": "the printed numbers that changed since the previous build, or since REF: a build kept in "
+                    "OUT/history, a commit prefix, or another output folder (creates nothing)",
+    "--format {text,md}": "--diff output: text for the terminal, md for a pull-request comment",
+    "--export FILE.zip": "pack the report, its stored results and this environment into FILE.zip",
+    "--import FILE.zip": "unpack an --export into the empty --out folder; then --check it there",
     "--watch": "build, then serve the report on http://127.0.0.1:PORT/ and show each edit (Ctrl-C stops)",
     "--port PORT": "--watch: the port to serve on (default 8765; a free one when taken)",
     "--run": "--watch: retrain sections a code change made stale, in a fresh process",
@@ -79,7 +89,7 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
         main(PROJECT, ["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: python build.py [-h] [--list] [--check] [--profile {quick,full}] [--force] "
+    assert out.startswith("usage: python build.py [-h] [--list] [--check] [--verify] [--profile {quick,full}] [--force] "
                           "[--set SECTION.KEY=VALUE] [--to TO] [--out OUT]")
     assert ("\n\nRun the experiments that are stale and render the report (HTML and PDF) from their stored "
             "results.\n\n") in out
@@ -89,24 +99,24 @@ def test_help_describes_the_command_and_documents_every_argument(capsys, monkeyp
 
 def test_with_no_flags_the_build_makes_html_and_pdf_of_the_full_profile_in_build():
     assert vars(parser(PROJECT).parse_args([])) == {
-        "sections": [], "list": False, "check": False, "profile": "full", "force": False, "sets": [],
+        "sections": [], "list": False, "check": False, "verify": False, "profile": "full", "force": False, "sets": [],
         "to": "html,pdf", "out": Path("_build"), "engine": "auto", "jobs": None, "executor": "local",
-        "scheduler": None, "device": "auto", "draft": False, "quiet": False, "watch": False, "port": 8765,
-        "run": False}
+        "scheduler": None, "worker_timeout": 60.0, "device": "auto", "draft": False, "quiet": False, "diff": None,
+        "format": "text", "export": None, "import_from": None, "watch": False, "port": 8765, "run": False}
     assert options_from(parser(PROJECT).parse_args([])) == Options(
         sections=[], profile="full", force=False, sets=[], to=["html", "pdf"], out=Path("_build"), engine="auto",
-        jobs=None, scheduler=None, device="auto", draft=False, show_progress=True)
+        jobs=None, scheduler=None, worker_timeout=60.0, device="auto", draft=False, show_progress=True)
 
 
 def test_every_flag_reaches_the_build_options():
     args = parser(PROJECT).parse_args([
         "kmnist", "toy_mlp", "--profile", "quick", "--force", "--set", "kmnist.lr=0.1", "--set", "toy_mlp.hidden=3",
         "--to", " md, html,,", "--out", "/tmp/r", "--engine", "pandoc", "--jobs", "1", "--executor", "dask",
-        "--scheduler", "tcp://host:8786", "--device", "cuda", "--draft", "--quiet"])
+        "--scheduler", "tcp://host:8786", "--worker-timeout", "2.5", "--device", "cuda", "--draft", "--quiet"])
     assert options_from(args) == Options(
         sections=["kmnist", "toy_mlp"], profile="quick", force=True, sets=["kmnist.lr=0.1", "toy_mlp.hidden=3"],
         to=["md", "html"], out=Path("/tmp/r"), engine="pandoc", jobs=1, scheduler="tcp://host:8786",
-        device="cuda", draft=True, show_progress=False)
+        worker_timeout=2.5, device="cuda", draft=True, show_progress=False)
     modes = parser(PROJECT).parse_args(["--list", "--check", "--engine", "quarto", "--device", "cpu"])
     assert (modes.list, modes.check, modes.engine, modes.device) == (True, True, "quarto", "cpu")
 
@@ -216,6 +226,21 @@ def test_ctrl_c_exits_130_saying_nothing_was_changed(monkeypatch, capsys, tmp_pa
     assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
 
 
+def test_a_hangup_unwinds_like_ctrl_c_and_the_caller_s_handler_is_restored(monkeypatch, capsys, tmp_path):
+    import signal
+
+    monkeypatch.setattr("report.cli.build", lambda project, options: os.kill(os.getpid(), signal.SIGHUP))
+    def callers(signum, frame):  # were main to leave SIGHUP alone, this, not the default, would get it
+        raise RuntimeError("SIGHUP reached the caller's handler")
+    previous = signal.signal(signal.SIGHUP, callers)
+    try:
+        assert main(PROJECT, ["--out", str(tmp_path)]) == 130
+        assert signal.getsignal(signal.SIGHUP) is callers
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert capsys.readouterr().err == "interrupted: the stored results and the last report are unchanged\n"
+
+
 @pytest.fixture
 def checked(monkeypatch):
     calls = []
@@ -238,7 +263,7 @@ def test_check_that_finds_problems_exits_1_listing_them(checked, capsys, tmp_pat
     checked(["report.html: 0.93 is not 0.94"])
     assert main(PROJECT, ["--check", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (
-        "error: the report does not match its results (1 problems):\n  - report.html: 0.93 is not 0.94\n"
+        "error: the report does not match its results (1 problem):\n  - report.html: 0.93 is not 0.94\n"
         "  hint: rebuild with `python build.py`, or rerun the named sections with --force\n")
 
 

@@ -1,8 +1,11 @@
 """What the command line prints for an error: the message, then its hint on the next line."""
+import re
+from pathlib import Path
+
 import pytest
 
-from report.errors import (BuildError, CheckFailed, ClaimError, ConfigError, DataError, OutputError,
-                           RendererError, TemplateProblem, UsageError)
+from report.errors import (HINTS, BuildError, CheckFailed, ClaimError, ConfigError, DataError, Finding, Mismatch,
+                           OutputError, RendererError, TemplateProblem, UsageError)
 
 
 def test_an_error_without_a_hint_is_just_its_message():
@@ -34,3 +37,45 @@ def test_check_failed_lists_every_problem_and_says_how_to_fix_them():
         "  hint: rebuild with `python build.py`, or rerun the named sections with --force")
     assert error.problems == ["toy_mlp[seed=0]: stored result corrupt", "report.html: 0.93 is not 0.94"]
     assert error.exit_code == 1
+
+
+def test_one_problem_is_one_problem():
+    assert CheckFailed(["report.html: 0.93 is not 0.94"]).message.startswith(
+        "the report does not match its results (1 problem):\n")
+
+
+def test_every_kind_of_finding_has_a_hint():
+    assert set(HINTS) == set(Mismatch)
+
+
+@pytest.mark.parametrize("kind, hint", [
+    (Mismatch.TYPED, "print the number from a result through a filter (| num, | pct, | int, | text), "
+                     "or declare it with lit()"),
+    (Mismatch.UNFILTERED, "print the value through | text, so its digits are traced"),
+    (Mismatch.STALE, "rebuild the report from the store with `python build.py`; if a stored result is out of date, "
+                     "rerun its section with `python build.py SECTION --force`"),
+    (Mismatch.CLAIM, "rerun the section if its result is out of date, or change the sentence to what the results say"),
+])
+def test_a_check_failure_hints_at_the_fix_for_its_kind_of_problem(kind, hint):
+    error = CheckFailed([Finding("a problem", kind), Finding("another", kind)])
+    assert error.hint == hint and error.problems == ["a problem", "another"]
+
+
+def test_problems_of_several_kinds_get_each_kind_s_hint_in_the_order_found():
+    error = CheckFailed([Finding("report.html: number '42' is not traced to a result", Mismatch.TYPED),
+                         "toy_mlp[seed=0]: stored result corrupt",
+                         Finding("report.html: number '7' is not traced to a result", Mismatch.TYPED)])
+    assert error.hint == (f"for a typed number, {HINTS[Mismatch.TYPED]}; for a damaged, missing or left-over file, "
+                          f"or a broken invariant, {HINTS[Mismatch.OTHER]}")
+
+
+def test_no_message_or_skip_reason_names_the_folders_of_this_project_s_own_ci():
+    """A user has the official KMNIST files and KMNIST_ROOT, not the ../shared folder of our CI."""
+    root = Path(__file__).resolve().parent.parent
+    places = [root / "build.py", root / "README.md", *root.glob("report/**/*.py"), *root.glob("report/assets/*"),
+              *root.glob("experiments/**/*.py"), *root.glob("templates/*.j2"), *root.glob("tests/*.py")]
+    ci_folder = re.compile(r"\.\./shared|shared/data")
+    named = [f"{place.relative_to(root)}:{number}" for place in places if place != Path(__file__).resolve()
+             for number, line in enumerate(place.read_text(encoding="utf-8").splitlines(), 1)
+             if ci_folder.search(line)]
+    assert named == []

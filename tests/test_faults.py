@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import PROJECT
@@ -324,3 +325,124 @@ def test_check_of_a_folder_whose_report_html_is_a_folder_says_there_is_no_report
     (out / "report.html").mkdir()
     assert main(PROJECT, ["--check", "--profile", "quick", "--out", str(out)]) == 1
     assert f"no report in {out} to check" in capsys.readouterr().err
+
+
+def test_a_template_that_fails_while_rendering_exits_2_naming_the_template_and_line(tiny, capsys):
+    (tiny.templates / "counting.qmd.j2").write_text("# Counting\n\n{{ 1/0 }}\n")
+    code = main(tiny, ["--profile", "quick", "--to", "md", "--quiet", "--out", str(tiny.root / "_build")])
+    err = capsys.readouterr().err
+    assert code == 2 and "error: counting.qmd.j2:3: ZeroDivisionError: division by zero" in err
+    assert "hint: fix the expression at that line" in err and "Traceback" not in err
+
+
+# --- the report, its ledger and provenance: one unit, replaced together ---
+
+def tiny_main(tiny, *argv):
+    return main(tiny, ["--profile", "quick", "--quiet", "--jobs", "1", "--out", str(tiny.root / "_build"), *argv])
+
+
+def report_unit(out):
+    return {name: (out / name).read_bytes() for name in ("report.html", "report.qmd", "ledger.json", "provenance.json")}
+
+
+@pytest.fixture
+def twice_built(tiny):
+    """The tiny project with a second section run by the same module, built once."""
+    import dataclasses
+
+    (tiny.templates / "again.qmd.j2").write_text("# Again\n\nCounted again.\n")
+    project = dataclasses.replace(tiny, sections={**tiny.sections, "again": "tiny_sections.counting"})
+    assert tiny_main(project, "--to", "html") == 0
+    return project
+
+
+def test_ctrl_c_while_the_report_renders_keeps_the_last_report_and_says_what_was_stored(twice_built, capsys,
+                                                                                        monkeypatch):
+    out = twice_built.root / "_build"
+    before = report_unit(out)
+
+    class InterruptedWhileRendering:
+        def versions(self):
+            return {}
+
+        def render(self, document, formats):
+            document.with_suffix(".html").write_text("half")  # pandoc's output, beside the staged document
+            raise KeyboardInterrupt
+    monkeypatch.setattr(backends, "choose", lambda engine, project: InterruptedWhileRendering())
+    capsys.readouterr()
+    assert tiny_main(twice_built, "--to", "html", "--force", "counting") == 130
+    assert capsys.readouterr().err.splitlines()[-1] == ("interrupted: stored the new results of counting[seed=0]; "
+                                                        "the other stored results and the last report are unchanged")
+    assert report_unit(out) == before and not list(out.glob(".*staged*"))
+    monkeypatch.undo()
+    assert check(twice_built, Options(profile="quick", out=out, to=["html"])) == []
+
+
+def test_ctrl_c_in_a_later_section_names_the_results_already_stored(twice_built, capsys, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("tiny_sections.counting")
+    first_run, calls = module.run, []
+
+    def stopped_at_the_second(config, ctx):
+        calls.append(config)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return first_run(config, ctx)
+    monkeypatch.setattr(module, "run", stopped_at_the_second)
+    before = report_unit(twice_built.root / "_build")
+    capsys.readouterr()
+    assert tiny_main(twice_built, "--to", "html", "--force") == 130
+    assert capsys.readouterr().err.splitlines()[-1] == ("interrupted: stored the new results of counting[seed=0]; "
+                                                        "the other stored results and the last report are unchanged")
+    assert report_unit(twice_built.root / "_build") == before
+
+
+def test_sigterm_while_the_report_is_replaced_waits_for_all_of_it_and_says_so(twice_built, capsys, monkeypatch):
+    import signal
+
+    from report import publish
+
+    out = twice_built.root / "_build"
+    real_replace, seen = os.replace, []
+
+    def replace_and_get_terminated(source, target):
+        if not Path(target).name.startswith("."):  # a staged file taking its final name
+            if not seen:
+                os.kill(os.getpid(), signal.SIGTERM)
+            seen.append(Path(target).name)
+            assert not (out / ".render-key").exists()  # a kill between the renames makes the next build render again
+        real_replace(source, target)
+    monkeypatch.setattr(publish.os, "replace", replace_and_get_terminated)
+    (twice_built.templates / "again.qmd.j2").write_text("# Again\n\nCounted once more.\n")
+    capsys.readouterr()
+    assert tiny_main(twice_built, "--to", "html") == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "interrupted: the stored results are unchanged; the report was replaced by this build's, "
+        "with its ledger and provenance")
+    assert sorted(seen) == ["ledger.json", "provenance.json", "report.html", "report.qmd"]
+    assert "once more" in (out / "report.html").read_text() and (out / ".render-key").exists()
+    assert check(twice_built, Options(profile="quick", out=out, to=["html"])) == []
+
+
+def test_a_format_not_rebuilt_is_named_as_stale_by_the_build_and_by_check(tiny, caplog):
+    out = tiny.root / "_build"
+    assert tiny_main(tiny, "--to", "html,md") == 0
+    assert check(tiny, Options(profile="quick", out=out)) == []
+    assert tiny_main(tiny, "--to", "html", "--set", "counting.upto=4") == 0
+    assert (f"{out / 'report.md'} is left from an earlier build (this one wrote --to html): `--check` reports it "
+            "as stale; build with --to html,md, or delete it") in caplog.messages
+    assert check(tiny, Options(profile="quick", out=out, sets=["counting.upto=4"])) == [
+        "report.md is left from an earlier build: the last build wrote html only; rebuild with `--to html,md`, "
+        "or delete it"]
+
+
+def test_check_names_a_report_file_that_is_not_the_one_written_with_its_ledger(tiny):
+    out = tiny.root / "_build"
+    assert tiny_main(tiny, "--to", "html,md") == 0
+    (out / "report.md").write_text("an older report")
+    (out / "report.html").write_text((out / "report.html").read_text().replace("</body>", "<p>x</p></body>"))
+    problems = check(tiny, Options(profile="quick", out=out))
+    assert problems == [f"report.{fmt} is not the file the last build wrote with this ledger (changed since, or a "
+                        "build was killed while replacing the report); rebuild with `python build.py`"
+                        for fmt in ("html", "md")]

@@ -4,7 +4,7 @@ import os
 import platform
 
 import numpy as np
-from conftest import PROJECT
+from conftest import PROJECT, copy_project
 
 from report import fingerprint
 
@@ -115,3 +115,50 @@ def test_the_engine_s_own_modules_are_not_part_of_a_section_s_sources(tmp_path):
     files = {f.name for f in fingerprint.source_files("sec", tmp_path)}
     engine = {f.name for f in fingerprint.source_files("report.errors", ROOT)}
     assert files == {"sec.py", "helper.py"} and engine == set()
+
+
+def write_modules(root, modules: dict[str, str]):
+    for name, text in modules.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_what_another_section_s_run_imports_lazily_counts_for_that_section_only(tmp_path):
+    write_modules(tmp_path, {
+        "lib_a/__init__.py": "from .light import helper\n\n\ndef run(config, ctx):\n    from .heavy import train\n",
+        "lib_a/light.py": "", "lib_a/heavy.py": "", "lib_a/api.py": "from .models import Net\n", "lib_a/models.py": "",
+        "lib_b/__init__.py": ("from lib_a import helper\n\n\ndef run(config, ctx):\n    from lib_a.api import Net\n\n\n"
+                              "def draw():\n    from lib_a.heavy import plot\n"),
+    })
+    sections = ("lib_a", "lib_b")
+
+    def sources(name, sections):
+        return {f.relative_to(tmp_path).as_posix() for f in fingerprint.source_files(name, tmp_path, sections)}
+    assert sources("lib_a", sections) == {"lib_a/__init__.py", "lib_a/light.py", "lib_a/heavy.py"}
+    # lib_b's own run and its other functions are followed; lib_a's run is lib_a's business
+    assert sources("lib_b", sections) == {"lib_b/__init__.py", "lib_a/__init__.py", "lib_a/light.py",
+                                          "lib_a/api.py", "lib_a/models.py", "lib_a/heavy.py"}
+    write_modules(tmp_path, {"lib_b/__init__.py": "from lib_a import helper\n\n\ndef run(config, ctx):\n"
+                                                  "    from lib_a.api import Net\n"})
+    assert "lib_a/heavy.py" not in sources("lib_b", sections) and "lib_a/heavy.py" in sources("lib_b", ())
+
+
+WIDTH_SECTION = {
+    "experiments/width/__init__.py": ('"""NetFull at several widths, on kmnist\'s data."""\n'
+                                      "from experiments.kmnist import default_data_dir, input_files\n\n\n"
+                                      "def run(config, ctx):\n    from .section import run_section\n"),
+    "experiments/width/section.py": "from experiments.kmnist.api import NetFull, Settings, fit, load_split\n",
+}
+
+
+def test_a_section_reusing_kmnist_s_public_surface_depends_on_its_loader_models_and_loop_not_its_figures(tmp_path):
+    root = copy_project(tmp_path / "project")
+    write_modules(root, WIDTH_SECTION)
+    sections = ("experiments.kmnist", "experiments.toy_mlp", "experiments.dynamics", "experiments.width")
+    files = {f.relative_to(root).as_posix() for f in fingerprint.source_files("experiments.width", root, sections)}
+    kmnist = {f.removeprefix("experiments/kmnist/") for f in files if f.startswith("experiments/kmnist/")}
+    assert {"__init__.py", "api.py", "data.py", "models.py", "train.py", "metrics.py"} <= kmnist
+    assert not {"section.py", "figures.py"} & kmnist
+    own = {f.relative_to(root).as_posix() for f in fingerprint.source_files("experiments.kmnist", root, sections)}
+    assert {"experiments/kmnist/section.py", "experiments/kmnist/figures.py"} <= own

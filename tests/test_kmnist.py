@@ -84,7 +84,7 @@ def test_conv_net_is_prepared_channels_last():
 @pytest.mark.parametrize("bad", [{"lr": 0.0}, {"epochs": 0}, {"optimizer": "rmsprop"},
                                  {"models": ("mlp",)}, {"batch_size": 0}, {"momentum": 1.0},
                                  {"train_per_class": -1}, {"models": ()},
-                                 {"precision": "int8"}, {"precision": "FP32"}])
+                                 {"precision": "int8"}, {"precision": "FP32"}, {"threads": -1}])
 def test_config_rejects_bad_values_with_a_one_line_reason(bad):
     with pytest.raises(ValueError) as error:
         Config(**bad)
@@ -264,6 +264,7 @@ def test_a_file_that_is_not_the_official_one_is_refused_with_a_hint(tiny_kmnist)
     with pytest.raises(DataError, match="is not the official one") as error:
         load_split(root, train=False)  # the split that reads it
     assert str(damaged) in error.value.message and "replace it" in error.value.hint
+    assert "github.com/rois-codh/kmnist" in error.value.hint and "KMNIST_ROOT" in error.value.hint
 
 
 def test_an_unreadable_file_is_named_with_the_reason(tiny_kmnist, monkeypatch):
@@ -423,7 +424,7 @@ def quick_result(tmp_path_factory):
     missing = [name for name in RAW_FILES if not (root / "KMNIST" / "raw" / name).is_file()]
     if missing:
         pytest.skip(f"real KMNIST absent: {', '.join(missing)} not in {root}/KMNIST/raw/ "
-                    f"(assemble it from ../shared/data/kmnist or set KMNIST_ROOT)")
+                    f"(copy the official files there from github.com/rois-codh/kmnist, or set KMNIST_ROOT)")
     ctx = Context(tmp_path_factory.mktemp("kmnist"), show_progress=False)
     config = Config(data_dir=str(root), **QUICK)
     return kmnist.run(config, ctx), ctx, config
@@ -452,6 +453,15 @@ def test_quick_run_records_the_thread_count_each_model_trained_with(quick_result
     assert all(m["threads"] in thread_candidates() for m in data["models"].values())
 
 
+def test_a_thread_count_set_in_the_config_is_used_without_the_timing_probe(quick_result, tmp_path, monkeypatch):
+    _, _, config = quick_result
+    def no_probe(*args, **kwargs):
+        raise AssertionError("the probe ran although kmnist.threads pins the count")
+    monkeypatch.setattr("experiments.kmnist.section.fastest_threads", no_probe)
+    data = kmnist.run(dataclasses.replace(config, models=("lin",), threads=2), Context(tmp_path, show_progress=False))
+    assert data["models"]["lin"]["threads"] == 2
+
+
 def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
     _, _, config = quick_result
     lin = dataclasses.replace(config, models=("lin",))
@@ -461,3 +471,40 @@ def test_quick_run_is_repeatable_from_the_seed(quick_result, tmp_path):
     first, second = runs
     assert (first["accuracy"], first["confusion"]) == (second["accuracy"], second["confusion"])
     assert first["threads"] == 1
+
+
+# --- reuse by another section -----------------------------------------------------------------
+
+def test_the_public_surface_gives_another_section_the_loader_models_and_loop():
+    from experiments.kmnist import api, default_data_dir
+
+    assert api.load_split is load_split and api.fit is fit and api.Settings is Settings
+    assert isinstance(api.build_model("full", 16), api.NetFull) and set(api.__all__) <= set(dir(api))
+    assert default_data_dir() == Config().data_dir
+
+
+def test_data_errors_name_the_section_that_reads_the_data(tmp_path, offline):
+    with pytest.raises(DataError) as error:
+        load_split(tmp_path, train=True, section="width")
+    assert error.value.message.startswith("width: KMNIST data not found")
+    assert "--set width.data_dir=..." in error.value.hint and "kmnist." not in error.value.hint
+
+
+def test_a_diverging_loss_is_told_as_the_reusing_section_s(tmp_path):
+    split = Split(torch.full((8, 1, 28, 28), float("nan")), torch.arange(8) % 10)
+    with pytest.raises(TrainingDiverged, match=r"^width: H = 16: the training loss became nan(.|\n)*"
+                                               r"--set width.lr=.*\(width.optimizer\)"):
+        fit(build_model("full", 16), "H = 16", split, split, Settings(epochs=1), torch.Generator().manual_seed(0),
+            section="width")
+
+
+def test_settings_come_from_whatever_a_config_holds_and_keep_the_defaults_for_the_rest():
+    @dataclasses.dataclass(frozen=True)
+    class WidthConfig:
+        seed: int = 0
+        lr: float = 0.01
+        epochs: int = 2
+        widths: tuple = (16, 64)
+
+    assert Settings.from_config(WidthConfig()) == Settings(lr=0.01, epochs=2)
+    assert Settings.from_config(Config(**QUICK)) == Settings(epochs=1)

@@ -42,6 +42,16 @@ def flip_first_activation(data: dict) -> dict:
     return changed
 
 
+def test_the_provenance_names_the_machines_and_the_renderers_versions(built):
+    prov = json.loads((built / "provenance.json").read_text())
+    assert prov["renderer"]["pandoc"][0].isdigit() and prov["renderer"]["typst"][0].isdigit()
+    (toy,) = [m for m in prov["machines"] if m["runs"] == "toy_mlp seed 0"]
+    assert "threads (torch)" in toy["threads"] and "torch: BLAS" in toy["libraries"]
+    text = (built / "report.qmd").read_text()
+    for printed in ("renderer.pandoc", "renderer.typst", "machine.cpu", "machine.cores", "machines[0].libraries"):
+        assert f'title="provenance.{printed}"' in text
+
+
 def test_check_passes_on_a_fresh_build(built):
     assert check(PROJECT, options(built)) == []
 
@@ -59,6 +69,31 @@ def test_check_fails_on_a_stored_result_that_breaks_an_invariant_even_with_a_val
         path.write_text(original)
     assert "toy_mlp[seed=0]: the step network's activation table differs from its activations" in problems
     assert not any("checksum" in p for p in problems)
+
+
+def test_a_record_copied_in_from_another_section_is_refused_by_check_and_build(built, caplog):
+    copied = built / "results" / "quick" / "dynamics" / "seed-0.json"
+    copied.parent.mkdir(parents=True)
+    copied.write_text(record_file(built).read_text())  # toy_mlp's record, where dynamics keeps its own
+    try:
+        problems = check(PROJECT, options(built))
+        summary = build(PROJECT, options(built))
+    finally:
+        copied.unlink()
+    refused = f"{copied} holds the result of toy_mlp seed 0 (a record copied or moved by hand)"
+    assert problems == [f"dynamics[seed=0]: {refused}"]
+    assert refused in caplog.text and outcomes(summary)["dynamics"] is Outcome.SKIPPED
+
+
+def test_check_names_a_hand_edited_record_its_invariants_cannot_read(tiny):
+    build(tiny, tiny_options(tiny))
+    path = tiny.root / "_build" / "results" / "quick" / "counting" / "seed-0.json"
+    raw = json.loads(path.read_text())
+    del raw["data"]["numbers"]
+    path.write_text(json.dumps(raw))
+    problems = check(tiny, tiny_options(tiny))
+    assert ("counting[seed=0]: its data cannot be checked, the invariants fail with KeyError: 'numbers'"
+            in problems)
 
 
 def test_a_run_that_returns_inconsistent_data_is_marked_failed_and_not_shown(built, monkeypatch):
@@ -177,6 +212,28 @@ def test_a_build_for_a_dask_cluster_goes_to_its_scheduler(tiny, monkeypatch):
         build(tiny, tiny_options(tiny, scheduler="tcp://h:1"))
 
 
+def test_a_worker_killed_under_one_seed_fails_that_seed_and_the_report_is_still_written(tiny):
+    source = tiny.root / "tiny_sections" / "counting.py"
+    source.write_text(source.read_text().replace("    numbers = list(", """\
+    if config.seed == 2:
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    numbers = list("""))
+    summary = build(tiny, tiny_options(tiny, jobs=2, sets=["counting.seeds=[1,2,3]"], to=["md"]))
+    assert [r.outcome for r in summary.results] == [Outcome.RAN, Outcome.FAILED, Outcome.RAN]
+    assert "out-of-memory killer" in summary.failed[0].error
+    assert shown_problems(tiny)["counting"].startswith("it failed: the worker process running this unit died")
+    assert (tiny.root / "_build" / "report.md").exists()
+
+
+def test_a_build_gives_up_on_a_dask_cluster_without_workers_after_the_time_asked_for(tiny):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with pytest.raises(UsageError, match=r"no Dask worker joined the scheduler at \S+ in 0.25 s"):
+            build(tiny, tiny_options(tiny, scheduler=cluster.scheduler_address, worker_timeout=0.25))
+
+
 def test_every_broken_invariant_is_named_in_the_failure(tiny, monkeypatch):
     module = importlib.import_module("tiny_sections.counting")
     monkeypatch.setattr(module, "invariants", lambda data: ["the total is odd", "the numbers are few"])
@@ -216,6 +273,51 @@ def test_a_corrupt_result_is_warned_about_and_recomputed(tiny, caplog):
     assert outcomes(build(tiny, tiny_options(tiny))) == {"counting": Outcome.RAN}
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warning.startswith(f"ignoring a corrupt result, it will be recomputed: {record} is not valid JSON")
+
+
+@pytest.fixture
+def drawn(twice, monkeypatch):
+    """``twice`` whose counting section draws a figure that its template shows, built once."""
+    def run_and_draw(config, ctx):
+        import matplotlib.pyplot as plt
+
+        numbers = list(range(1, config.upto + 1))
+        return {"numbers": numbers, "total": sum(numbers), "figures": {"bars": ctx.save_figure(plt.figure(), "bars")}}
+    monkeypatch.setattr(importlib.import_module("tiny_sections.counting"), "run", run_and_draw)
+    edit(twice.templates / "counting.qmd.j2",
+         '\nSee @fig-bars.\n\n{{ figure(r.counting.figures.bars, "Bars.", "fig-bars") }}\n')
+    build(twice, tiny_options(twice, to=["html", "pdf"]))
+    return twice
+
+
+def test_a_damaged_figure_of_a_section_not_rebuilt_leaves_it_shown_as_stale_without_that_figure(drawn, caplog):
+    (figure,) = (drawn.root / "_build" / "results" / "quick" / "counting").glob("seed-0.*/bars.png")
+    figure.write_bytes(b"garbage")
+    damage = f"artifact {figure} is missing or changed"
+    assert check(drawn, tiny_options(drawn)) == [
+        f"counting[seed=0]: {damage}, and the report does not say so; rebuild it with `python build.py counting`"]
+    summary = build(drawn, tiny_options(drawn, sections=["again"], to=["html", "pdf"]))
+    assert outcomes(summary) == {"counting": Outcome.CACHED, "again": Outcome.CACHED}
+    assert (f"a stored figure is damaged, the report shows counting as stale, without that figure, until "
+            f"`python build.py counting` recomputes it: {damage}") in caplog.messages
+    provenance = json.loads((drawn.root / "_build" / "provenance.json").read_text())
+    assert provenance["sections"][0]["stale"] == [damage]  # what the report's stale banner shows
+    html = (drawn.root / "_build" / "report.html").read_text()
+    assert 'class="missing-figure"' in html and "Figure 1" in html
+    assert check(drawn, tiny_options(drawn, to=["html", "pdf"])) == []
+    assert outcomes(build(drawn, tiny_options(drawn))) == {"counting": Outcome.RAN, "again": Outcome.CACHED}
+    assert 'class="missing-figure"' not in (drawn.root / "_build" / "report.html").read_text()
+
+
+def test_a_corrupt_record_of_a_section_not_rebuilt_is_named_in_its_placeholder(twice, caplog):
+    build(twice, tiny_options(twice))
+    record = twice.root / "_build" / "results" / "quick" / "counting" / "seed-0.json"
+    record.write_text("{")
+    build(twice, tiny_options(twice, sections=["again"]))
+    reason = next(m for m in caplog.messages if m.startswith("ignoring a corrupt result, the report leaves counting "
+                                                              "out until `python build.py counting` recomputes it: "))
+    assert shown_problems(twice)["counting"] == (f"its stored result cannot be used ({reason.split(': ', 1)[1]}); "
+                                                 "run `python build.py counting` to recompute it.")
 
 
 def rerenders(project, options, caplog) -> bool:
@@ -319,7 +421,7 @@ def test_check_compares_the_pdf_too_when_there_is_one(tiny, monkeypatch):
     build(tiny, tiny_options(tiny))
     monkeypatch.setattr("report.checks.verify_pdf", lambda pdf, ledger: [(pdf, ledger)])
     assert check(tiny, tiny_options(tiny)) == []
-    (tiny.root / "_build" / "report.pdf").write_bytes(b"%PDF")
+    build(tiny, tiny_options(tiny, to=["html", "pdf"]))
     ledger = json.loads((tiny.root / "_build" / "ledger.json").read_text())
     assert check(tiny, tiny_options(tiny)) == [(tiny.root / "_build" / "report.pdf", ledger)]
 
@@ -365,7 +467,8 @@ def test_an_output_folder_beside_the_sources_is_made_and_left_holding_only_the_b
     out = tiny.root / "deep" / "out"
     build(tiny, tiny_options(tiny, out=out))
     assert sorted(p.name for p in out.iterdir()) == [
-        ".cache", ".lock", ".render-key", "ledger.json", "provenance.json", "report.html", "report.qmd", "results"]
+        ".cache", ".lock", ".render-key", "history", "ledger.json", "provenance.json", "report.html", "report.qmd",
+        "results"]
     assert [p.name for p in (out / ".cache").iterdir()] == ["hashes.json"]
 
 

@@ -3,6 +3,7 @@ import platform
 import subprocess
 from datetime import datetime, timezone
 
+from report import machine
 from report.provenance import collect, git_state
 
 
@@ -29,9 +30,10 @@ def test_the_commit_is_named_and_only_changes_to_tracked_files_make_it_dirty(tmp
 
 def test_the_record_holds_commit_date_versions_machine_profile_and_sections():
     before = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    prov = collect("quick", [{"name": "counting"}], ("abc123", True), {"python": "3.11.7"})
+    prov = collect("quick", [{"name": "counting"}], ("abc123", True), {"python": "3.11.7"}, {"pandoc": "3.9"})
     assert {k: v for k, v in prov.items() if k != "date"} == {
         "commit": "abc123", "dirty": True, "versions": {"python": "3.11.7"}, "platform": platform.platform(),
-        "profile": "quick", "sections": [{"name": "counting"}]}
+        "profile": "quick", "sections": [{"name": "counting"}], "machine": machine.host(),
+        "renderer": {"pandoc": "3.9"}, "machines": []}
     date = datetime.strptime(prov["date"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=timezone.utc)
     assert before <= date <= datetime.now(timezone.utc)

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 import pytest
 
 from report import checks
-from report.errors import ClaimError, TemplateProblem
+from report.errors import ClaimError, Mismatch, TemplateProblem
 from report.render import Claim, Renderer, _traceback_location
 from report.view import SectionView
 from report.store import Record
@@ -60,6 +60,24 @@ def test_a_syntax_error_names_the_template_and_line(tmp_path):
     assert error.value.hint == "fix the template at that line"
 
 
+@pytest.mark.parametrize("body,others,message,hint", [
+    ("a\n{% include 'report.qmd.j2' %}", {}, "report.qmd.j2:2: templates include each other (or a macro calls "
+     "itself) without end", "remove the include that leads back to a template already being rendered"),
+    ("a\n{% include 'part.j2' %}", {"part.j2": "b\n\n{% include 'gone.j2' %}"}, "part.j2:3: no template 'gone.j2' in ",
+     "create it, or correct the name in the include"),
+    ('a\n{{ num("x") }}', {}, "report.qmd.j2:2: num is a filter, not a function",
+     "write {{ r.<section>.<value> | num }}"),
+    ("a\n\n{{ 1/0 }}", {}, "report.qmd.j2:3: ZeroDivisionError: division by zero", "fix the expression at that line"),
+    ("{{ r.sec.acc | num('x') }}", {}, "report.qmd.j2:1: ValueError: ", "fix the expression at that line"),
+], ids=["includes itself", "includes a missing file", "a filter called", "divides by zero", "a bad format"])
+def test_a_template_that_fails_while_rendering_names_the_template_and_line(tmp_path, body, others, message, hint):
+    for name, text in others.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(TemplateProblem) as error:
+        render(tmp_path, body, {"acc": 0.5})
+    assert error.value.message.startswith(message) and error.value.hint == hint
+
+
 def test_comments_are_dropped_and_pandoc_attributes_and_the_final_newline_kept(tmp_path):
     doc = render(tmp_path, "A<#-- 5 runs --#>B\n## Results {#sec-results}\n", {})
     assert doc.text == "A" + "B\n## Results {#sec-results}\n"
@@ -72,15 +90,16 @@ def test_a_hand_typed_number_is_found_with_its_template_line(tmp_path):
 
 
 def test_declared_literals_and_word_digits_are_not_untraced(tmp_path):
-    doc = render(tmp_path, "h1 and x10 and a^n b^2n and {{ lit('100%') }}", {})
+    doc = render(tmp_path, "h1 and x10 and fp16 and a^n^b^2n^ and H~2~O and {{ lit('100%') }}", {})
     assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
 def test_tables_trace_every_cell(tmp_path):
     doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], "Cap.", "tbl-x") }}',
                  {"rows": [{"name": "lin", "acc": 0.7}, {"name": "conv", "acc": 0.95}]})
-    assert [e.path for e in doc.ledger.entries] == ["sec.rows[0].acc", "sec.rows[1].acc"]
-    assert "{#tbl-x}" in doc.text and "| lin" in doc.text
+    assert [e.path for e in doc.ledger.entries] == ["sec.rows[0].name", "sec.rows[0].acc", "sec.rows[1].name",
+                                                    "sec.rows[1].acc"]
+    assert "{#tbl-x}" in doc.text and '| [lin]{#n1 .num title="sec.rows[0].name"}' in doc.text
 
 
 def test_a_false_claim_fails_the_build_naming_it(tmp_path):
@@ -109,16 +128,17 @@ def test_draft_mode_marks_a_false_claim_instead_of_failing(tmp_path):
 def test_ranked_orders_items_by_their_value(tmp_path):
     doc = render(tmp_path, '{{ ranked(r.sec.models, "acc", kind="pct", digits=0) }}',
                  {"models": [{"name": "lin", "acc": 0.7}, {"name": "conv", "acc": 0.95}]})
-    assert doc.text.startswith("conv ([95%]") and "> lin ([70%]" in doc.text
+    assert re.sub(r"\{[^}]*\}", "", doc.text) == "[conv] ([95%]) > [lin] ([70%])"
 
 
 def test_the_numbers_appendix_lists_every_body_number_with_its_source(tmp_path):
     appendix = (ROOT / "templates" / "numbers.qmd.j2").read_text()
     body = "A {{ r.sec.a | num(1) }} and {% for v in r.sec.rows %}{{ v | int }} {% endfor %}."
     doc = render(tmp_path, body, {"a": 0.25, "rows": [1, 2500, 3, 4, 5, 6]}, appendix=appendix)
-    assert '| [n1](#n1) | [{0}]{{#n8 .num title="sec.a"}} | `sec.a` | `report.qmd.j2:1` |'.format(f"{0.25:.1f}") in doc.text
-    assert ('| [n2](#n2) to [n7](#n7) | [1]{#n9 .num title="sec.rows[0]"}, ..., [6]{#n10 .num title="sec.rows[5]"} '
-            '| `sec.rows[*]` | `report.qmd.j2:1` |') in doc.text
+    assert f'| [[n1](#n1)]{{#row-n1}} | [{0.25:.1f}]{{#n8 .num title="sec.a"}} | `sec.a`{{.literal}} | `report.qmd.j2:1`{{.literal}} |' in doc.text
+    assert ('| [[n2](#n2)–[n7](#n7)]{#row-n2} | [1]{#n9 .num title="sec.rows[0]"}, ..., '
+            '[6]{#n10 .num title="sec.rows[5]"} | `sec.rows[*]`{.literal} | `report.qmd.j2:1`{.literal} |') in doc.text
+    assert [g["anchor"] for g in doc.groups] == ["row-n1", "row-n2"]  # what the HTML's cards link to
     assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
@@ -135,14 +155,14 @@ def test_spread_gives_mean_sd_and_each_seed(tmp_path):
     assert all(checks._expected_text(e, results) == e["text"] for e in ledger)
 
 
-def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None):
+def render_seeds(tmp_path, body: str, data_by_seed: dict, out_dir=None, provenance=None):
     """Render ``body`` over one section with a result per seed (the first seed is the primary one)."""
     (tmp_path / "report.qmd.j2").write_text(body)
     (tmp_path / "numbers.qmd.j2").write_text("")
     out_dir = out_dir or tmp_path
     records = [Record("sec", seed, "fp", {}, data, {"profile_config": {}}, out_dir / "results" / "sec" / f"seed-{seed}")
                for seed, data in data_by_seed.items()]
-    return Renderer(tmp_path, out_dir).render([SectionView("sec", records)], {})
+    return Renderer(tmp_path, out_dir).render([SectionView("sec", records)], provenance or {})
 
 
 def test_a_literal_prints_the_value_the_template_states_and_names_its_line(tmp_path):
@@ -172,13 +192,33 @@ def test_spread_over_a_single_seed_prints_nothing(tmp_path):
     assert doc.text == "acc." and doc.ledger.entries == []
 
 
+SOURCE = ('[Source: [loss.png]{#n1 .num title="sec.figures.loss"} in the stored result of sec, '
+          'seed [1]{#n2 .num title="provenance.seeds.sec"}; [its row in the appendix](#row-n1).]{.figure-source}')
+
+
 def test_a_figure_links_its_artifact_relative_to_the_document(tmp_path):
     doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss per epoch.', 'fig-loss') }}",
                        {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
-    assert doc.text == "![Loss per epoch.](results/sec/seed-1/loss.png){#fig-loss width=90%}\n"
+    assert doc.text == f"![Loss per epoch. {SOURCE}](results/sec/seed-1/loss.png){{#fig-loss width=90%}}\n"
     doc = render_seeds(tmp_path, "{{ figure(r.sec.figures.loss, 'Loss.', 'fig-loss', width='40%') }}",
                        {1: {"figures": {"loss": "loss.png"}}}, out_dir=tmp_path / "_build")
-    assert doc.text == "![Loss.](results/sec/seed-1/loss.png){#fig-loss width=40%}\n"
+    assert doc.text == f"![Loss. {SOURCE}](results/sec/seed-1/loss.png){{#fig-loss width=40%}}\n"
+
+
+def test_a_figure_names_its_result_seed_and_run_fingerprint_traced_and_links_its_appendix_row(tmp_path):
+    units = [{"seed": 1, "fingerprint": "aaaaaaaaaaaa"}, {"seed": 2, "fingerprint": "bbbbbbbbbbbb"}]
+    figures = {"figures": {"loss": "loss.png"}}
+    doc = render_seeds(tmp_path, "{{ r.sec.figures.loss | text }}\n{{ figure(r.sec.figures.loss, 'Loss.', 'fig-a') }}"
+                       "\n{{ figure(r.sec.figures.loss, 'Again.', 'fig-b') }}", {2: figures, 1: figures},
+                       provenance={"sections": [{"name": "other", "units": []}, {"name": "sec", "units": units}]})
+    source = re.findall(r"\[Source: .*?\]\{\.figure-source\}", doc.text)
+    assert source[0] == ('[Source: [loss.png]{#n2 .num title="sec.figures.loss"} in the stored result of sec, '
+                         'seed [2]{#n3 .num title="provenance.seeds.sec"}, fingerprint [bbbbbbbbbbbb]{#n4 .num '
+                         'title="provenance.sections[1].units[1].fingerprint"}; [its row in the appendix](#row-n2).]'
+                         '{.figure-source}')
+    assert source[1].endswith("; [its row in the appendix](#row-n5).]{.figure-source}")  # its own template line
+    assert all(checks._expected_text(vars(e), doc.results) == e.text for e in doc.ledger.entries)
+    assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
 def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
@@ -190,37 +230,42 @@ def pipe_table(text: str) -> tuple[list[list[str]], list[str], str]:
     return [cells[0], *cells[2:]], align, rest
 
 
-def test_a_table_aligns_labels_left_and_numbers_right_and_keeps_labels_verbatim(tmp_path):
+def test_a_table_aligns_labels_left_and_numbers_right_and_traces_labels_verbatim(tmp_path):
     doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label"), ("acc", "accuracy", "pct:1")], '
                  '"Accuracy by model.", "tbl-acc") }}',
                  {"rows": [{"name": "0.10", "acc": 0.7}, {"name": "1.00", "acc": 0.95}]})
     rows, align, caption = pipe_table(doc.text)
     assert rows == [["model", "accuracy"],
-                    ["0.10", f'[{100 * 0.7:.1f}%]{{#n1 .num title="sec.rows[0].acc"}}'],
-                    ["1.00", f'[{100 * 0.95:.1f}%]{{#n2 .num title="sec.rows[1].acc"}}']]
+                    ['[0.10]{#n1 .num title="sec.rows[0].name"}', f'[{100 * 0.7:.1f}%]{{#n2 .num title="sec.rows[0].acc"}}'],
+                    ['[1.00]{#n3 .num title="sec.rows[1].name"}', f'[{100 * 0.95:.1f}%]{{#n4 .num title="sec.rows[1].acc"}}']]
     assert align == ["left", "right"] and caption == ": Accuracy by model. {#tbl-acc}\n"
 
 
 def test_a_table_label_is_escaped_so_a_pipe_cannot_break_the_row(tmp_path):
     doc = render(tmp_path, '{{ table(r.sec.rows, [("name", "model", "label")], "Models.", "tbl-m") }}',
                  {"rows": [{"name": "a|b"}, {"name": "XOR"}]})
-    assert pipe_table(doc.text)[0] == [["model"], ["a\\|b"], ["XOR"]]
+    assert pipe_table(doc.text)[0] == [["model"], ['[a\\|b]{#n1 .num title="sec.rows[0].name"}'],
+                                       ['[XOR]{#n2 .num title="sec.rows[1].name"}']]
 
 
-def test_a_matrix_keeps_row_labels_that_look_like_numbers_and_has_an_empty_corner_by_default(tmp_path):
+def test_a_matrix_traces_row_labels_that_look_like_numbers_and_has_an_empty_corner_by_default(tmp_path):
     doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, ['low', 'high'], 'Counts.', 'tbl-c') }}",
                  {"m": [[1, 2], [3, 4]], "labels": ["0.10", "1.00"]})
     rows, _, _ = pipe_table(doc.text)
-    assert [row[0] for row in rows] == ["", "0.10", "1.00"] and rows[0] == ["", "low", "high"]
+    assert [row[0] for row in rows] == ["", '[0.10]{#n1 .num title="sec.labels[0]"}',
+                                        '[1.00]{#n4 .num title="sec.labels[1]"}'] and rows[0] == ["", "low", "high"]
+    assert checks.untraced_numbers(doc.text, tmp_path) == []
 
 
 def test_a_matrix_traces_every_cell_and_escapes_its_labels(tmp_path):
     doc = render(tmp_path, "{{ matrix(r.sec.confusion, r.sec.labels, [0, 1], 'Confusion.', 'tbl-conf', corner='true') }}",
                  {"confusion": [[5, 1200], [0, 7]], "labels": ["a_b", "c"]})
     rows, align, caption = pipe_table(doc.text)
-    assert rows == [["true", "0", "1"],
-                    ["a\\_b", '[5]{#n1 .num title="sec.confusion[0][0]"}', f'[{1200:,}]{{#n2 .num title="sec.confusion[0][1]"}}'],
-                    ["c", '[0]{#n3 .num title="sec.confusion[1][0]"}', '[7]{#n4 .num title="sec.confusion[1][1]"}']]
+    assert rows == [["true", "0", "1"],  # column labels the template typed stay as typed
+                    ['[a\\_b]{#n1 .num title="sec.labels[0]"}', '[5]{#n2 .num title="sec.confusion[0][0]"}',
+                     f'[{1200:,}]{{#n3 .num title="sec.confusion[0][1]"}}'],
+                    ['[c]{#n4 .num title="sec.labels[1]"}', '[0]{#n5 .num title="sec.confusion[1][0]"}',
+                     '[7]{#n6 .num title="sec.confusion[1][1]"}']]
     assert align == ["left", "right", "right"] and caption == ": Confusion. {#tbl-conf}\n"
 
 
@@ -236,8 +281,8 @@ def test_every_claim_is_recorded_with_its_line_and_one_without_a_body_prints_not
 def test_ranked_ascending_joins_with_less_than_and_prints_percentages_by_default(tmp_path):
     doc = render(tmp_path, '{{ ranked(r.sec.models, "loss", descending=False) }}',
                  {"models": [{"name": "lin", "loss": 0.3}, {"name": "conv", "loss": 0.1}]})
-    assert doc.text == ('conv ([10.00%]{#n1 .num title="sec.models[1].loss"}) < '
-                        'lin ([30.00%]{#n2 .num title="sec.models[0].loss"})')
+    assert doc.text == ('[conv]{#n1 .num title="sec.models[1].name"} ([10.00%]{#n2 .num title="sec.models[1].loss"}) < '
+                        '[lin]{#n3 .num title="sec.models[0].name"} ([30.00%]{#n4 .num title="sec.models[0].loss"})')
 
 
 def test_an_error_with_no_template_frame_is_placed_in_a_template():
@@ -251,7 +296,8 @@ def test_a_label_escapes_every_markdown_character_that_could_break_a_span_or_a_c
     label = "a[b]c|d*e_f<g>h`i$j\\k XOR"
     doc = render(tmp_path, "{{ matrix(r.sec.m, r.sec.labels, [0], 'C.', 'tbl-c') }}", {"labels": [label], "m": [[1]]})
     escaped = "".join("\\" + c if c in "[]|*_<>`$\\" else c for c in label)
-    assert pipe_table(doc.text)[0][1][0] == escaped == r"a\[b\]c\|d\*e\_f\<g\>h\`i\$j\\k XOR"
+    assert pipe_table(doc.text)[0][1][0] == f'[{escaped}]{{#n1 .num title="sec.labels[0]"}}'
+    assert escaped == r"a\[b\]c\|d\*e\_f\<g\>h\`i\$j\\k XOR"
 
 
 def test_a_number_recorded_outside_any_template_is_placed_at_question_mark_line_zero(tmp_path):
@@ -266,3 +312,48 @@ def test_a_product_sum_traces_every_factor_and_addend(tmp_path):
     assert re.sub(r"\{[^}]*\}", "", doc.text) == "([784] × [10] + [10]) + ([10] × [5] + [5])"
     assert [e.path for e in doc.ledger.entries][:3] == ["sec.layers[0].shape[0]", "sec.layers[0].shape[1]",
                                                         "sec.layers[0].bias"]
+
+
+def test_a_result_s_text_printed_without_a_filter_is_noted_with_its_path_and_line_when_it_holds_digits(tmp_path):
+    doc = render(tmp_path, "{{ r.sec.name }} and\n{{ r.sec.label }}", {"name": "NetConv", "label": "H = 16"})
+    assert doc.text == "NetConv and\nH = 16" and doc.ledger.entries == []
+    assert [(u.text, u.path, u.template, u.line) for u in doc.unfiltered] == [("H = 16", "sec.label", "report.qmd.j2", 2)]
+    (found,) = checks.untraced_numbers(doc.text, tmp_path, doc.unfiltered)
+    assert found == ("number '16' comes from sec.label = 'H = 16' at report.qmd.j2:2, printed without a filter, "
+                     "so it is not traced; print it with | text")
+
+
+def test_ranked_traces_labels_with_digits_so_the_guard_finds_nothing_typed(tmp_path):
+    doc = render(tmp_path, '{{ ranked(r.sec.runs, "acc", label="seed", digits=0) }}',
+                 {"runs": [{"seed": 3, "acc": 0.5}, {"seed": "lr 0.01", "acc": 0.75}]})
+    assert re.sub(r"\{[^}]*\}", "", doc.text) == "[lr 0.01] ([75%]) > [3] ([50%])"
+    assert [e.path for e in doc.ledger.entries] == ["sec.runs[1].seed", "sec.runs[1].acc", "sec.runs[0].seed",
+                                                    "sec.runs[0].acc"]
+    assert checks.untraced_numbers(doc.text, tmp_path) == []
+    assert all(checks._expected_text(vars(e), doc.results) == e.text for e in doc.ledger.entries)
+
+
+def test_an_unknown_cross_reference_is_a_template_error(tmp_path):
+    with pytest.raises(TemplateProblem) as error:
+        render(tmp_path, "# A {#sec-a}\n\nSee @sec-a,\nthen @sec-b.\n", {})
+    assert error.value.message == ("unknown cross-reference @sec-b at report.qmd.j2:4: no section is labelled "
+                                   "sec-b (the section labels are sec-a)")
+
+
+@pytest.mark.parametrize("call", [
+    "{{ figure(r.sec.figures.loss, r.sec.runs[0].label ~ ': loss per epoch.', 'fig-loss') }}",
+    "{{ table(r.sec.runs, [('acc', 'accuracy', 'pct:1')], 'Accuracy of ' ~ r.sec.runs[0].label ~ '.', 'tbl-a') }}",
+    "{{ matrix(r.sec.m, [r.sec.runs[0].label ~ ' wide'], ['x'], 'C.', 'tbl-c') }}",
+], ids=["figure caption", "table caption", "matrix label"])
+def test_a_result_s_text_joined_into_a_caption_or_label_is_named_with_its_path_and_line(tmp_path, call):
+    doc = render_seeds(tmp_path, "intro\n" + call, {1: {"figures": {"loss": "loss.png"},
+                                                        "runs": [{"label": "H = 16", "acc": 0.5}], "m": [[1]]}})
+    (found,) = checks.untraced_numbers(doc.text, tmp_path, doc.unfiltered)
+    assert found.startswith("number '16' comes from sec.runs[0].label = 'H = 16' at report.qmd.j2:2, printed "
+                            "without a filter") and found.kind is Mismatch.UNFILTERED
+
+
+def test_a_traced_label_in_a_caption_is_not_noted(tmp_path):
+    doc = render(tmp_path, "{{ table(r.sec.runs, [('acc', 'accuracy', 'pct:1')], 'For ' ~ (r.sec.runs[0].label | text)"
+                           " ~ '.', 'tbl-a') }}", {"runs": [{"label": "H = 16", "acc": 0.5}]})
+    assert doc.unfiltered == [] and checks.untraced_numbers(doc.text, tmp_path) == []

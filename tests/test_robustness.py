@@ -155,3 +155,28 @@ def test_a_nan_loss_stops_the_run_naming_model_epoch_and_settings(built):
     assert result.returncode == 1 and summary_rows(result.stderr)["kmnist"] == "failed"
     message = next(line for line in result.stderr.splitlines() if line.startswith("FAILED kmnist"))
     assert "NetLin" in message and "epoch 1" in message and "lr" in message
+
+
+def test_ctrl_c_to_the_whole_build_while_pandoc_runs_keeps_the_last_report_and_says_so(built, tmp_path):
+    started = tmp_path / "pandoc-started"
+    pandoc = tmp_path / "pandoc"  # answers pypandoc's version probe, then renders for ever
+    pandoc.write_text(f'#!/bin/sh\n[ "$1" = --version ] && {{ echo "pandoc 3.9"; exit 0; }}\n'
+                      f'touch {started}\nexec sleep 120\n')
+    pandoc.chmod(0o755)
+    out = built / "_build"
+    names = ("report.html", "report.pdf", "report.qmd", "ledger.json", "provenance.json")
+    before = {name: (out / name).read_bytes() for name in names}
+    template = built / "templates" / "toy_mlp.qmd.j2"
+    template.write_text(template.read_text() + "\nEdited, so that the report is rendered again.\n")
+    env = {**os.environ, "PYTHONPATH": str(built), "MPLBACKEND": "Agg", "PYPANDOC_PANDOC": str(pandoc)}
+    process = subprocess.Popen([sys.executable, "build.py", "toy_mlp", "--profile", "quick", "--quiet"], cwd=built,
+                               env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the build and pandoc
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.splitlines()[-1] == "interrupted: the stored results and the last report are unchanged"
+    assert {name: (out / name).read_bytes() for name in names} == before
+    assert not list(out.glob(".*staged*"))

@@ -3,20 +3,23 @@
 Every test builds the tiny one-section project of ``conftest.tiny`` in its own folder.
 """
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from conftest import TINY_SECTION
+from conftest import ROOT, TINY_SECTION
 from report import runner as runner_module
 from report.errors import OutputError, UsageError
 from report.paths import OutputPaths
 from report.pipeline import Options, plan_all, validate
-from report.runner import Runner, default_jobs, limit_threads
+from report.runner import Runner, default_jobs, limit_threads, worker_died
 from report.status import Freshness, Outcome
 
 
@@ -196,11 +199,113 @@ def test_seeds_in_a_process_pool_run_in_workers_with_their_share_of_the_cores(ti
     assert "sections" not in capsys.readouterr().err  # quiet: no bar
 
 
+KILLED_ON_SEED_2 = TINY_SECTION.replace("    numbers = list(", """\
+    if config.seed == 2:
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+    numbers = list(""")
+
+
+def test_a_worker_killed_under_its_unit_fails_that_unit_only_naming_the_likely_cause(tiny):
+    write_section(tiny, KILLED_ON_SEED_2)
+    units, store = plan_tiny(tiny, "counting.seeds=[1,2,3,4]")
+    logs = tiny.root / "logs"
+    results = Runner(store, logs, invariants_of(tiny), jobs=2, show_progress=False).run(units)
+    assert [r.outcome for r in results] == [Outcome.RAN, Outcome.FAILED, Outcome.RAN, Outcome.RAN]
+    failed = results[1]
+    assert failed.error == ("the worker process running this unit died: it was killed by SIGKILL, most likely by "
+                            "the system's out-of-memory killer; run fewer units at once (--jobs) or give the build "
+                            "more memory")
+    assert failed.log_path.read_text().startswith(failed.error)
+    assert store.last_failure("counting", 2) == failed.error  # the next build reruns it
+    assert [r.record.data["total"] for r in results if r.record] == [6, 6, 6]
+
+
+@pytest.mark.parametrize("exit_code,how", [
+    (-11, "it was killed by SIGSEGV (a crash in native code, or another process)"),
+    (-40, "it was killed by signal 40 (a crash in native code, or another process)"),
+    (3, "it exited with code 3 before sending a result"),
+])
+def test_a_worker_that_died_otherwise_is_described_by_its_exit_code(exit_code, how):
+    assert worker_died(exit_code).error == f"the worker process running this unit died: {how}"
+
+
 def test_a_pool_worker_limits_each_math_library_to_its_thread_share(monkeypatch):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
     limit_threads(3)
     assert [os.environ[v] for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")] == ["3"] * 3
+
+
+SLEEPS = TINY_SECTION.replace("    numbers = list(", """\
+    import os, pathlib, time
+    (pathlib.Path(os.environ["UNITS_STARTED"]) / str(os.getpid())).touch()
+    time.sleep(120)
+    numbers = list(""")
+
+TINY_BUILD = """\
+import sys
+from pathlib import Path
+from report.cli import main
+from report.project import Project
+ROOT = Path(__file__).resolve().parent
+PROJECT = Project(root=ROOT, sections={"counting": "tiny_sections.counting"}, templates=ROOT / "templates")
+if __name__ == "__main__":  # not in the workers, which import this file as __mp_main__
+    sys.exit(main(PROJECT))
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie has ended; its reaper may be slow)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def children(pid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and alive(int(p.name))
+            and int(Path(p, "stat").read_text().rpartition(")")[2].split()[1]) == pid]
+
+
+def eventually(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
+@pytest.mark.parametrize("signum,send", [
+    (signal.SIGTERM, os.kill), (signal.SIGINT, os.kill), (signal.SIGHUP, os.kill), (signal.SIGKILL, os.kill),
+    (signal.SIGINT, os.killpg),  # Ctrl-C in a terminal: to the build and its workers alike
+], ids=["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "Ctrl-C"])
+def test_worker_processes_end_with_the_build_whatever_signal_ends_it(tiny, tmp_path, signum, send):
+    write_section(tiny, SLEEPS)
+    (tiny.root / "build.py").write_text(TINY_BUILD)
+    started, temp = tmp_path / "started", tmp_path / "temp"
+    started.mkdir(), temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tiny.root)]), "UNITS_STARTED": str(started),
+           "TMPDIR": str(temp)}
+    build = subprocess.Popen([sys.executable, "build.py", "--profile", "quick", "--jobs", "2", "--quiet", "--to", "md",
+                              "--set", "counting.seeds=[1,2,3]"], cwd=tiny.root, env=env, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        assert eventually(lambda: len(list(started.iterdir())) == 2, 60), "the two workers never started"
+        descendants = children(build.pid)
+        send(build.pid, signum)
+        _, err = build.communicate(timeout=10)  # not waiting for the units to finish
+    finally:
+        build.kill()
+    assert eventually(lambda: not any(map(alive, descendants)), 5), "a worker outlived the build"
+    if signum != signal.SIGKILL:  # a killed build cannot tidy up
+        assert (build.returncode, err) == (130, "running counting[seed=1]\nrunning counting[seed=2]\n"
+                                           "interrupted: the stored results and the last report are unchanged\n")
+        assert list(temp.iterdir()) == []
 
 
 @pytest.mark.parametrize("cores,units,jobs", [(None, 4, 1), (1, 4, 1), (2, 4, 1), (3, 4, 1), (4, 4, 2),
@@ -221,6 +326,9 @@ class FakeClient:
     def get_executor(self):
         return ThreadPoolExecutor(2)
 
+    def scheduler_info(self):
+        return {"workers": {"tcp://worker:40000": {}}}
+
     def __enter__(self):
         return self
 
@@ -238,7 +346,7 @@ def test_a_dask_scheduler_runs_every_unit_and_the_results_land_as_in_a_local_run
     assert [(r.label, r.outcome, r.record.data["total"], r.record.data["device"]) for r in results] == [
         ("counting[seed=1]", Outcome.RAN, 6, "cpu"), ("counting[seed=2]", Outcome.RAN, 6, "cpu")]
     err = capsys.readouterr().err
-    assert "sections:   0%|          | 0/2" in err and not err.endswith("\n")  # one bar over units, cleared
+    assert err.startswith("sections: started, 2 to do\nsections: finished 2 in ")  # one step over the units
     assert "counting up" not in err  # no bars from the workers
 
 
@@ -250,6 +358,23 @@ def test_an_unreachable_dask_scheduler_is_a_usage_error_with_the_address_and_a_f
         run_tiny(tiny, scheduler="tcp://nowhere:8786")
     assert caught.value.message == "cannot reach the Dask scheduler at tcp://nowhere:8786: timed out"
     assert caught.value.hint == "start it with `dask scheduler` or check the address"
+
+
+def test_a_dask_scheduler_without_workers_is_waited_for_saying_so_then_given_up_on(tiny, caplog):
+    from distributed import LocalCluster
+
+    caplog.set_level("WARNING", logger="report")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        start = time.monotonic()
+        with pytest.raises(UsageError) as caught:
+            run_tiny(tiny, scheduler=address, worker_timeout=0.5)
+    assert time.monotonic() - start < 10
+    assert caplog.messages == [f"waiting up to 0.5 s for a worker to join the Dask scheduler at {address}"]
+    assert caught.value.message == f"no Dask worker joined the scheduler at {address} in 0.5 s"
+    assert caught.value.hint == f"start one with `dask worker {address}`, or wait longer with --worker-timeout SECONDS"
+    (unit,), _ = plan_tiny(tiny)
+    assert unit.freshness is Freshness.MISSING  # nothing ran, nothing was marked failed
 
 
 def test_dask_without_its_extra_installed_says_how_to_install_it(tiny, monkeypatch):
@@ -269,7 +394,7 @@ def test_a_store_that_cannot_be_written_ends_the_run_and_starts_none_of_the_unit
     units, store = plan_tiny(tiny, "counting.seeds=[1,2,3]")
     started = []
 
-    def slow_unit(module, config, device, show_progress):
+    def slow_unit(module, config, device, show_progress, libraries=()):
         started.append(config.seed)
         time.sleep(0.2)  # the first result is refused while the second unit runs and the third waits
         return runner_module.Payload({"numbers": [1], "total": 1})

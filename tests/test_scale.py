@@ -52,3 +52,15 @@ def test_dask_cluster_runs_units_on_its_worker_and_results_land_like_a_local_run
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     result = build(tmp_path / "out", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert result.returncode == 2 and "cannot reach the Dask scheduler" in result.stderr
+
+
+def test_a_scheduler_without_workers_is_given_up_on_with_a_clear_error(tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        result = build(tmp_path / "out", "--executor", "dask", "--scheduler", address, "--worker-timeout", "1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"waiting up to 1 s for a worker to join the Dask scheduler at {address}" in result.stderr
+    assert f"error: no Dask worker joined the scheduler at {address} in 1 s" in result.stderr

@@ -9,7 +9,7 @@ import pytest
 from report import atomic
 from report import store as store_module
 from report.errors import OutputError
-from report.store import CorruptRecord, Store
+from report.store import CorruptRecord, DamagedArtifacts, Store
 
 
 def commit(store, value, seed=1, figure=b"png"):
@@ -84,6 +84,20 @@ def test_a_changed_artifact_is_detected(tmp_path):
     (record.artifact_dir / "fig.png").write_bytes(b"other")
     with pytest.raises(CorruptRecord, match="artifact"):
         store.load("sec", 1)
+
+
+def test_damaged_artifacts_are_named_and_their_sound_record_is_still_handed_over(tmp_path):
+    store = Store(tmp_path, "quick")
+    staged = store.stage("sec")
+    for name in ("a.png", "b.png", "c.png"):
+        (staged / name).write_bytes(name.encode())
+    record = store.commit("sec", 1, staged, fingerprint="fp", parts={}, data={"x": 1}, meta={})
+    (record.artifact_dir / "a.png").write_bytes(b"other")
+    (record.artifact_dir / "c.png").unlink()
+    with pytest.raises(DamagedArtifacts) as caught:
+        store.load("sec", 1)
+    assert str(caught.value) == f"artifact {record.artifact_dir / 'a.png'} is missing or changed (and 1 more)"
+    assert caught.value.record.data == {"x": 1} and caught.value.record.damaged == ("a.png", "c.png")
 
 
 def test_a_failed_rename_of_the_figures_leaves_the_previous_result_loadable(tmp_path, monkeypatch):

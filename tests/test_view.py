@@ -13,9 +13,10 @@ def unit(seed=0, freshness=Freshness.FRESH, reasons=(), section="counting") -> U
     return Unit(section, seed, "tiny_sections.counting", None, f"{seed:02d}" * 20, {}, freshness, reasons, None)
 
 
-def record(seed=0, section="counting", **data) -> Record:
+def record(seed=0, section="counting", fingerprint=None, **data) -> Record:
     meta = {"profile_config": {"seed": seed}, "wall_time": 1.5, "finished": "2026-01-02T03:04:05+00:00"}
-    return Record(section, seed, "f", {}, {"total": seed, **data}, meta, Path(f"/store/{section}/seed-{seed}.abc"))
+    return Record(section, seed, fingerprint or f"{seed:02d}" * 20, {}, {"total": seed, **data}, meta,
+                  Path(f"/store/{section}/seed-{seed}.abc"))
 
 
 def test_the_first_seed_is_r_section_and_the_others_are_section_at_seed():
@@ -66,17 +67,26 @@ def test_only_cached_stale_results_contribute_their_reasons_once_each_and_sorted
     assert views[1] == SectionView("other", [], "", [])
 
 
-def test_the_provenance_names_each_section_s_runs_with_seed_fingerprint_outcome_time_and_device(tiny):
-    results = [Result(unit(0), Outcome.RAN, record(0, device="cpu"), wall_time=9.0),
+def test_the_provenance_names_each_section_s_runs_with_seed_fingerprint_outcome_time_device_and_machine(tiny):
+    ran = record(0, device="cpu")
+    ran = dataclasses.replace(ran, meta={**ran.meta, "machine": {"host": "box"}})
+    results = [Result(unit(0), Outcome.RAN, ran, wall_time=9.0),
                Result(unit(1), Outcome.FAILED, None, wall_time=0.25, error="boom")]
     (entry,) = provenance_entries(tiny, section_views(tiny, results), results)
     assert entry == {
         "name": "counting", "title": "Counting", "ok": False,
         "problem": "it failed: boom. The next build reruns it.", "stale": [],
         "units": [{"seed": 0, "fingerprint": "000000000000", "outcome": "ran", "wall_time": 1.5,
-                   "finished": "2026-01-02T03:04:05+00:00", "device": "cpu"},
+                   "finished": "2026-01-02T03:04:05+00:00", "device": "cpu", "machine": {"host": "box"}},
                   {"seed": 1, "fingerprint": "010101010101", "outcome": "failed", "wall_time": 0.25,
-                   "finished": "", "device": "n/a"}]}
+                   "finished": "", "device": "n/a", "machine": None}]}
+
+
+def test_a_stale_result_is_listed_with_the_fingerprint_it_was_computed_with(tiny):
+    stale = unit(0, Freshness.STALE, ("source b changed",))  # the code's fingerprint is now 0000...
+    results = [Result(stale, Outcome.CACHED, record(0, fingerprint="abcdef" * 10))]
+    (entry,) = provenance_entries(tiny, section_views(tiny, results), results)
+    assert entry["units"][0]["fingerprint"] == "abcdefabcdef"
 
 
 def test_a_record_that_does_not_name_its_device_shows_n_a(tiny):

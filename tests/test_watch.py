@@ -224,14 +224,14 @@ def test_a_retraining_build_runs_one_at_a_time_and_its_last_line_reaches_the_pag
 
 def test_the_run_build_has_every_option_of_the_watcher_but_force():
     options = Options(sections=["toy_mlp"], profile="quick", force=True, sets=["toy_mlp.lr=0.02"], to=["html"],
-                      out=Path("/o"), engine="pandoc", jobs=2, scheduler="tcp://h:1", device="cpu", draft=True,
-                      show_progress=False)
+                      out=Path("/o"), engine="pandoc", jobs=2, scheduler="tcp://h:1", worker_timeout=5.0, device="cpu",
+                      draft=True, show_progress=False)
     command = run_command(Path("/p/build.py"), options)
     assert command[:2] == [sys.executable, "/p/build.py"]
     assert options_from(parser(PROJECT).parse_args(command[2:])) == dataclasses.replace(options, force=False)
     assert {f.name for f in dataclasses.fields(Options)} == {  # a new option: make run_command pass it on
-        "sections", "profile", "force", "sets", "to", "out", "engine", "jobs", "scheduler", "device", "draft",
-        "show_progress"}
+        "sections", "profile", "force", "sets", "to", "out", "engine", "jobs", "scheduler", "worker_timeout", "device",
+        "draft", "show_progress"}
 
 
 def test_a_second_watch_on_a_folder_is_told_where_the_first_one_serves(tmp_path):

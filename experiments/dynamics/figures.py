@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from .languages import SYMBOLS, Sequence
 
 SYMBOL_COLOURS = {"A": "tab:red", "B": "tab:blue", "C": "tab:green"}
 SYMBOL_MARKERS = {"A": "o", "B": "^", "C": "s"}
+LSTM_QUANTITIES = {"i": "input gate", "f": "forget gate", "o": "output gate", "c": "cell state"}
 
 
 def loss_curves(runs: list[dict], titles: list[str]) -> Figure:
@@ -147,7 +149,47 @@ def unit_portrait(arrays: list[np.ndarray], sequences: list[Sequence], quantity:
             ax.grid(alpha=0.3)
     panels[0].legend(fontsize=8, loc="best")
     panels[3].set(xlabel=f"${quantity}_1$", ylabel=f"${quantity}_2$", zlabel=f"${quantity}_3$")
+    for axis in (panels[3].xaxis, panels[3].yaxis, panels[3].zaxis):  # the default ticks collide
+        axis.set_major_locator(MaxNLocator(4))
+    panels[3].tick_params(labelsize=7)
     panels[3].set_box_aspect(None, zoom=0.85)
     fig.colorbar(scatter, cax=fig.add_axes([0.95, 0.3, 0.015, 0.4]),
                  label="position in block (0 = first A)")
     return fig
+
+
+def gate_heatmaps(rows: list[dict]) -> Figure:
+    """The LSTM's gates and cell state along a few blocks: one panel per quantity, a row per
+    unit, a column per step (labelled with the symbol read), each cell printed with its value."""
+    fig = Figure(figsize=(1.6 + 0.42 * len(rows), 1.3 * len(LSTM_QUANTITIES) + 0.8))
+    axes = fig.subplots(len(LSTM_QUANTITIES), 1, sharex=True)
+    for ax, (key, name) in zip(axes, LSTM_QUANTITIES.items()):
+        values = np.array([row[key] for row in rows]).T                    # (units, steps)
+        gate = key != "c"
+        limit = 1.0 if gate else max(1.0, float(np.abs(values).max()))
+        image = ax.imshow(values, aspect="auto", cmap="viridis" if gate else "RdBu_r",
+                          vmin=0.0 if gate else -limit, vmax=limit)
+        for (unit, step), value in np.ndenumerate(values):
+            ax.text(step, unit, f"{value:.2f}", ha="center", va="center", fontsize=6.5,
+                    color=_ink(image, value))
+        ax.set_yticks(range(len(values)), [f"unit {u + 1}" for u in range(len(values))], fontsize=7)
+        ax.set_title(name, fontsize=8, loc="left")
+        _mark_blocks(ax, rows)
+        fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01).ax.tick_params(labelsize=7)
+    axes[-1].set_xticks(range(len(rows)), [row["input"] for row in rows], fontsize=7)
+    axes[-1].set_xlabel("symbol read at each step; blocks of n = "
+                        + ", ".join(str(n) for n in dict.fromkeys(row["n"] for row in rows)))
+    return fig
+
+
+def _ink(image, value: float) -> str:
+    """Black on a light cell, white on a dark one."""
+    red, green, blue, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+
+
+def _mark_blocks(ax, rows: list[dict]) -> None:
+    """A white line between one block's steps and the next's."""
+    for step in range(1, len(rows)):
+        if rows[step]["n"] != rows[step - 1]["n"]:
+            ax.axvline(step - 0.5, color="white", lw=3)

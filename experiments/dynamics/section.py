@@ -150,13 +150,16 @@ def analyse_srn(trained: Analysed, fresh, evaluation: list[Sequence], config) ->
 
 
 def analyse_lstm(trained: Analysed, fresh, config) -> tuple[dict, dict]:
-    """The LSTM's gates and cells along one block of each n, and its state portraits."""
+    """The LSTM's gates and cells along one block of each n (drawn for the two shortest), and
+    its state portraits. ``units`` numbers the units as the figures do, for the tables."""
     blocks = single_blocks(trained.spec.language, config.max_n)
     rows = [row for n, s, t in zip(range(1, config.max_n + 1), blocks, _traces(trained, blocks))
             for row in analysis.gate_rows(n, s, t)]
     portrait = fresh(trained.spec.language, config.portrait_sequences)
     traces = _traces(trained, portrait)
-    return {"lstm_steps": {"run": trained.spec.name, "rows": rows}}, {
+    units = list(range(1, trained.spec.hidden + 1))
+    return {"lstm_steps": {"run": trained.spec.name, "units": units, "rows": rows}}, {
+        "lstm_gates": figures.gate_heatmaps([row for row in rows if row["n"] <= 2]),
         "lstm_hidden": figures.unit_portrait([t["hidden"] for t in traces], portrait, "h", True),
         "lstm_cell": figures.unit_portrait([t["cells"] for t in traces], portrait, "c", False)}
 

@@ -42,27 +42,35 @@ def raw_folder(root: str | Path) -> Path:
     return Path(root) / "KMNIST" / "raw"
 
 
-def missing_error(root: str | Path, missing: list[str]) -> DataError:
-    """Which files are missing and where they belong; the hint says how to provide them."""
+OFFICIAL_SOURCE = "the KMNIST project, github.com/rois-codh/kmnist"
+
+
+def elsewhere(section: str) -> str:
+    """How to point ``section`` at the official files kept somewhere else."""
+    return ("point the section at another folder that holds KMNIST/raw/ with the environment "
+            f"variable KMNIST_ROOT or `--set {section}.data_dir=...`")
+
+
+def missing_error(root: str | Path, missing: list[str], section: str = "kmnist") -> DataError:
+    """Which files are missing and where they belong; the hint says how to provide them. Errors
+    name ``section``, the section that reads the data (kmnist, or one that reuses its loader)."""
     return DataError(
-        f"kmnist: KMNIST data not found and could not be downloaded. The section needs the four "
+        f"{section}: KMNIST data not found and could not be downloaded. The section needs the four "
         f"official files {', '.join(RAW_FILES)} in the folder {raw_folder(root)}/. Missing now: "
         f"{', '.join(missing)}. No other data is substituted.",
-        "copy the official files there (from the KMNIST project, github.com/rois-codh/kmnist), "
-        "or point the section at a folder that holds KMNIST/raw/ with the environment variable "
-        "KMNIST_ROOT or `--set kmnist.data_dir=...`, or allow network access so torchvision can "
-        "download them")
+        f"copy the official files there (from {OFFICIAL_SOURCE}), or {elsewhere(section)}, or allow "
+        "network access so torchvision can download them")
 
 
-def not_official_error(file: Path, md5: str) -> DataError:
-    return DataError(f"kmnist: the KMNIST file {file} is not the official one (its MD5 is not "
+def not_official_error(file: Path, md5: str, section: str = "kmnist") -> DataError:
+    return DataError(f"{section}: the KMNIST file {file} is not the official one (its MD5 is not "
                      f"{md5}): it is truncated, damaged or a different file, and it will not be "
                      f"used.",
-                     "replace it with the official file (or delete it so torchvision downloads "
-                     "it again), then rebuild.")
+                     f"replace it with the official file (from {OFFICIAL_SOURCE}), or delete it so "
+                     f"torchvision downloads it again, or {elsewhere(section)}; then rebuild.")
 
 
-def download_absent(root: str | Path) -> None:
+def download_absent(root: str | Path, section: str = "kmnist") -> None:
     """Fetch each official file that is not in the folder (torchvision checks its MD5)."""
     folder = raw_folder(root)
     missing = [name for name, _ in KMNIST.resources if not (folder / name).is_file()]
@@ -70,33 +78,33 @@ def download_absent(root: str | Path) -> None:
         for name in missing:
             download_url(KMNIST.mirrors[0] + name, str(folder), name, dict(KMNIST.resources)[name])
     except (RuntimeError, OSError) as error:  # offline, a read-only folder, a bad download
-        raise missing_error(root, missing) from error
+        raise missing_error(root, missing, section) from error
 
 
-def read_verified(file: Path) -> bytes:
+def read_verified(file: Path, section: str = "kmnist") -> bytes:
     """The decompressed contents of an official ``.gz`` file, checked before use."""
     md5 = dict(KMNIST.resources)[file.name]
     try:
         packed = file.read_bytes()  # read once: the bytes checked are the bytes decompressed
     except OSError as error:  # a folder, someone else's unreadable file
-        raise DataError(f"kmnist: cannot read the KMNIST file {file}: {error.strerror}",
+        raise DataError(f"{section}: cannot read the KMNIST file {file}: {error.strerror}",
                         "make it a readable copy of the official file, then rebuild.") from None
     if hashlib.md5(packed, usedforsecurity=False).hexdigest() != md5:
-        raise not_official_error(file, md5)
+        raise not_official_error(file, md5, section)
     content = gzip.decompress(packed)
-    warn_if_the_copy_differs(file, content)
+    warn_if_the_copy_differs(file, content, section)
     return content
 
 
-def warn_if_the_copy_differs(file: Path, official: bytes) -> None:
+def warn_if_the_copy_differs(file: Path, official: bytes, section: str = "kmnist") -> None:
     """Name an uncompressed copy beside the ``.gz`` file that does not hold its content: the
     section never reads it, but torchvision and other tools would."""
     copy = file.with_suffix("")
     if copy.exists() and not _holds(copy, official):
-        log.warning("kmnist: %s does not hold the content of the official %s beside it (it is "
+        log.warning("%s: %s does not hold the content of the official %s beside it (it is "
                     "truncated, damaged or edited); the build reads the checksummed %s, never "
                     "the copy. Delete the copy, or extract it again from the .gz file.",
-                    copy, file.name, file.name)
+                    section, copy, file.name, file.name)
 
 
 def _holds(file: Path, content: bytes) -> bool:
@@ -114,12 +122,12 @@ def parse_idx(content: bytes) -> torch.Tensor:
     return torch.from_numpy(array.copy())  # a writable copy that torch owns
 
 
-def read_split(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def read_split(root: str | Path, train: bool, section: str = "kmnist") -> tuple[torch.Tensor, torch.Tensor]:
     """The raw split from the official files (downloading absent ones); DataError when offline."""
-    download_absent(root)
+    download_absent(root, section)
     folder, split = raw_folder(root), "train" if train else "t10k"
-    images = parse_idx(read_verified(folder / f"{split}-images-idx3-ubyte.gz"))  # (N, 28, 28) uint8
-    labels = parse_idx(read_verified(folder / f"{split}-labels-idx1-ubyte.gz"))  # (N,) uint8
+    images = parse_idx(read_verified(folder / f"{split}-images-idx3-ubyte.gz", section))  # (N, 28, 28) uint8
+    labels = parse_idx(read_verified(folder / f"{split}-labels-idx1-ubyte.gz", section))  # (N,) uint8
     return images, labels.long()
 
 
@@ -137,8 +145,8 @@ def stratified_indices(labels: torch.Tensor, per_class: int) -> torch.Tensor:
     return torch.cat(keep).sort().values  # (<= 10 * per_class,)
 
 
-def load_split(root: str | Path, train: bool, per_class: int = 0) -> Split:
-    """Read one split once, keep a stratified subset if asked, scale to [-1, 1]."""
-    images, labels = read_split(root, train)
+def load_split(root: str | Path, train: bool, per_class: int = 0, section: str = "kmnist") -> Split:
+    """Read one split once, keep a stratified subset if asked, scale to [-1, 1]; errors name ``section``."""
+    images, labels = read_split(root, train, section)
     keep = stratified_indices(labels, per_class)
     return Split(scale(images[keep]), labels[keep].long())

@@ -50,7 +50,7 @@ def run_model(key: str, config, train, test, device, ctx) -> dict:
     model = prepare_model(build_model(key, config.hidden), device)
     settings = Settings.from_config(config)
     start = time.perf_counter()  # the thread probe is part of the training cost
-    threads = fastest_threads(model, train.images, train.labels, settings)
+    threads = config.threads or fastest_threads(model, train.images, train.labels, settings)
     with cpu_threads(threads):
         history, final = fit(model, NAMES[key], train, test, settings, generator, ctx.progress)
     seconds = time.perf_counter() - start

@@ -3,7 +3,7 @@ import copy
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 
 import torch
@@ -29,8 +29,10 @@ class Settings:
 
     @classmethod
     def from_config(cls, config) -> "Settings":
-        return cls(config.optimizer, config.lr, config.momentum, config.batch_size,
-                   config.epochs, config.shuffle, config.precision)
+        """The settings a config dataclass holds; one it lacks keeps its default here (a section
+        reusing this loop need not declare momentum or precision)."""
+        given = {f.name for f in fields(config)} & {f.name for f in fields(cls)}
+        return cls(**{name: getattr(config, name) for name in given})
 
 
 @dataclass
@@ -159,16 +161,17 @@ def evaluate(model, images, labels, batch_size: int = 1000, precision: str = "fp
     return Evaluation(loss_sum.item() / len(labels), correct / len(labels), predicted)
 
 
-def check_finite(value: float, what: str, name: str, epoch: int, settings: Settings):
+def check_finite(value: float, what: str, name: str, epoch: int, settings: Settings, section: str = "kmnist"):
     if not math.isfinite(value):
-        raise TrainingDiverged("kmnist", f"{name}: {what} became {value}", epoch,
+        raise TrainingDiverged(section, f"{name}: {what} became {value}", epoch,
                                detail=f" with {settings}",
-                               other_fix=", or try the other optimizer (kmnist.optimizer)")
+                               other_fix=f", or try the other optimizer ({section}.optimizer)")
 
 
 def fit(model, name: str, train, test, settings: Settings, generator: torch.Generator,
-        progress=None) -> tuple[History, Evaluation]:
-    """Train for ``settings.epochs``, evaluating the whole test split after every epoch."""
+        progress=None, section: str = "kmnist") -> tuple[History, Evaluation]:
+    """Train for ``settings.epochs``, evaluating the whole test split after every epoch; a
+    diverging loss is told as ``section``'s (kmnist, or a section that reuses this loop)."""
     progress = progress or (lambda it, **_: it)
     optimizer = make_optimizer(model.parameters(), settings)
     scaler = grad_scaler(train.images.device, settings.precision)  # keeps its scale across epochs
@@ -178,9 +181,9 @@ def fit(model, name: str, train, test, settings: Settings, generator: torch.Gene
         bar = partial(progress, desc=f"{name} epoch {epoch}")
         loss = train_one_epoch(model, optimizer, train.images, train.labels,
                                settings.batch_size, order, bar, settings.precision, scaler)
-        check_finite(loss, "the training loss", name, epoch, settings)
+        check_finite(loss, "the training loss", name, epoch, settings, section)
         evaluation = evaluate(model, test.images, test.labels, precision=settings.precision)
-        check_finite(evaluation.loss, "the test loss", name, epoch, settings)
+        check_finite(evaluation.loss, "the test loss", name, epoch, settings, section)
         _record(history, loss, evaluation)
     return history, evaluation
 

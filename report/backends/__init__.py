@@ -29,6 +29,10 @@ class Backend(Protocol):
 
     def render(self, document: Path, formats: list[str]) -> dict[str, Path]: ...
 
+    def versions(self) -> dict[str, str]:
+        """The versions of the tools that render, for the provenance: ``{"pandoc": "3.1.11", ...}``."""
+        ...
+
 
 def choose(engine: str, project: Project) -> Backend:
     """The backend for ``--engine``: ``auto`` prefers quarto when it is on PATH."""

@@ -1,15 +1,22 @@
 """The embedded renderer: pandoc (from pypandoc-binary) to HTML, and to Typst compiled by ``typst``."""
 from __future__ import annotations
 
+import logging
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from report.errors import RendererError
 from report.atomic import raise_if_disk_full, replacing, write_atomic
+from report.fingerprint import library_versions
+from report.machine import tool_version
+
+log = logging.getLogger("report")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-NUMBERING = ("--lua-filter", str(ASSETS / "crossref.lua"), "--number-sections")  # every format
+FILTERS = ("crossref.lua", "layout.lua", "links.lua")  # in this order: links.lua sees the final ids
+NUMBERING = (*(arg for name in FILTERS for arg in ("--lua-filter", str(ASSETS / name))),
+             "--number-sections")  # every format
 HTML_PAGE = ("--standalone", "--toc")  # the HTML page; report.html also embeds its figures and CSS
 
 
@@ -40,32 +47,36 @@ class PandocBackend:
             futures = {fmt: pool.submit(renderers[fmt], document) for fmt in formats}
             return {fmt: future.result() for fmt, future in futures.items()}
 
+    def versions(self) -> dict[str, str]:
+        return {"pandoc": tool_version([self.pandoc, "--version"]), "typst": library_versions(("typst",))["typst"]}
+
     def command(self, document: Path, to: str, output: Path, *extra: str) -> list[str]:
         """The pandoc argument list (never a shell string)."""
         return [self.pandoc, document.name, "--from", "markdown", "--to", to, "--output", str(output),
                 *NUMBERING, *extra]
 
-    def _run(self, args: list[str], cwd: Path, out: Path) -> None:
-        """Run pandoc for the output ``out``; its complaint, without Haskell's call stack, on failure."""
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    def _run(self, args: list[str], document: Path, out: Path) -> None:
+        """Run pandoc on ``document`` for the output ``out``; its complaint, without Haskell's call
+        stack, on failure."""
+        result = subprocess.run(args, cwd=document.parent, capture_output=True, text=True)
         if result.returncode == 0:
             return
         complaint = result.stderr.split("HasCallStack backtrace:")[0].strip()
         raise_if_disk_full(out, complaint)
         raise RendererError(f"pandoc failed ({result.returncode}): {complaint[:2000]}",
-                            f"inspect {cwd / 'report.qmd'} at the place pandoc names")
+                            f"inspect {document} at the place pandoc names")
 
     def _html(self, document: Path) -> Path:
         out = document.with_suffix(".html")
         with replacing(out) as tmp:
             self._run(self.command(document, "html5", tmp, *HTML_PAGE, "--embed-resources",
-                                   "--css", str(ASSETS / "report.css")), document.parent, out)
+                                   "--css", str(ASSETS / "report.css")), document, out)
         return out
 
     def _markdown(self, document: Path) -> Path:
         out = document.with_suffix(".md")
         with replacing(out) as tmp:
-            self._run(self.command(document, "gfm", tmp, "--standalone"), document.parent, out)  # pragma: no mutate (pandoc reads format names case-blind)
+            self._run(self.command(document, "gfm", tmp, "--standalone"), document, out)  # pragma: no mutate (pandoc reads format names case-blind)
         return out
 
     def typst_preamble(self) -> str:
@@ -78,14 +89,21 @@ class PandocBackend:
         import typst
 
         typ = document.with_suffix(".typ")
-        with replacing(typ) as tmp:
-            self._run(self.command(document, "typst", tmp, "--standalone", "--toc",  # pragma: no mutate (pandoc reads format names case-blind)
+        with replacing(typ) as tmp:  # a full disk leaves no half-written Typst source
+            # --wrap=none: pandoc escapes a minus sign it wraps to the start of a line, and
+            # typst prints the escaped one as a hyphen, the others as minus signs
+            self._run(self.command(document, "typst", tmp, "--standalone", "--toc", "--wrap=none",  # pragma: no mutate (pandoc reads format names case-blind)
                                    "--variable", f"header-includes={self.typst_preamble()}",
-                                   "--variable", "papersize=a4"), document.parent, typ)
+                                   "--variable", "papersize=a4"), document, typ)
         try:
-            pdf = typst.compile(str(typ), root=str(document.parent), font_paths=[str(p) for p in self.font_paths])
+            pdf, warnings = typst.compile_with_warnings(str(typ), root=str(document.parent),
+                                                        font_paths=[str(p) for p in self.font_paths])
         except Exception as exc:  # typst raises its own error type with the source location
             raise RendererError(f"typst could not compile {typ}: {exc}", "inspect the .typ file") from None
+        for message in sorted({w.message for w in warnings if w.message.startswith("unknown font family")}):
+            # typst falls back to another font: the PDF is written, but glyphs it lacks are empty boxes
+            log.warning("the PDF was typeset without a font it asks for (typst: %s); install that font, "
+                        "or name a folder holding it in the project's font_paths", message)
         out = document.with_suffix(".pdf")
         write_atomic(out, pdf)
         return out

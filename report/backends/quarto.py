@@ -6,6 +6,7 @@ from pathlib import Path
 
 from report.errors import RendererError
 from report.atomic import raise_if_disk_full, replacing
+from report.machine import tool_version
 
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "md": "gfm"}
 
@@ -21,6 +22,12 @@ class QuartoBackend:
         name that quarto writes beside the document."""
         return [self.quarto, "render", document.name, "--to", QUARTO_FORMATS[fmt], "--output", output,
                 "-M", "embed-resources:true", "-M", "number-sections:true"]
+
+    def versions(self) -> dict[str, str]:
+        """Quarto's own version and those of the pandoc and typst it bundles."""
+        return {"quarto": tool_version([self.quarto, "--version"]),
+                "pandoc": tool_version([self.quarto, "pandoc", "--version"]),
+                "typst": tool_version([self.quarto, "typst", "--version"])}
 
     def render(self, document: Path, formats: list[str]) -> dict[str, Path]:
         outputs = {}

@@ -1,0 +1,74 @@
+"""The build history: each rendered report's ledger and provenance, the last 50 kept, for --diff."""
+import gzip
+import json
+from datetime import datetime, timedelta, timezone
+
+from report import history
+from report.paths import OutputPaths
+from report.pipeline import Options, build
+
+START = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def a_report(folder, commit="0ab152df968b527997d391c172feb352c0a5c955"):
+    """An output folder holding a report's ledger, provenance and text."""
+    paths = OutputPaths.under(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths.ledger.write_text(json.dumps([{"id": "n1", "path": "s.x", "text": "1"}]))
+    paths.provenance.write_text(json.dumps({"commit": commit, "profile": "quick"}))
+    paths.document.write_text("The number is [1]{#n1 .num title=\"s.x\"}.\n")
+    return paths
+
+
+def test_each_kept_build_holds_its_ledger_provenance_and_text_named_by_time_and_commit(tmp_path):
+    paths = a_report(tmp_path / "out")
+    entry = history.keep(paths, now=START)
+    assert entry.name == "2025-06-01T120000Z-0ab152d"
+    assert sorted(p.name for p in entry.iterdir()) == ["ledger.json", "provenance.json", "report.qmd.gz"]
+    assert (entry / "ledger.json").read_bytes() == paths.ledger.read_bytes()
+    assert gzip.decompress((entry / "report.qmd.gz").read_bytes()) == paths.document.read_bytes()
+    assert history.builds(paths.history)[0].document() == paths.document.read_text()
+
+
+def test_at_most_fifty_builds_are_kept_the_newest(tmp_path):
+    paths = a_report(tmp_path / "out")
+    for minute in range(history.KEEP + 5):
+        history.keep(paths, now=START + timedelta(minutes=minute))
+    kept = history.builds(paths.history)
+    assert history.KEEP == 50 and len(kept) == 50
+    assert kept[0].name == "2025-06-01T120500Z-0ab152d" and kept[-1].name == "2025-06-01T125400Z-0ab152d"
+
+
+def test_builds_within_one_second_keep_their_order_and_a_checkout_without_commits_is_named_so(tmp_path):
+    paths = a_report(tmp_path / "out", commit="not a git checkout with commits")
+    names = [history.keep(paths, now=START).name for _ in range(3)]
+    assert names == ["2025-06-01T120000Z-nocommit", "2025-06-01T120000Z-nocommit-2",
+                     "2025-06-01T120000Z-nocommit-3"]
+    assert [b.name for b in history.builds(paths.history)] == names
+
+
+def test_a_staging_folder_left_by_a_killed_build_is_swept_and_never_listed(tmp_path):
+    paths = a_report(tmp_path / "out")
+    leftover = paths.history / ".staging-killed"
+    leftover.mkdir(parents=True)
+    assert history.builds(paths.history) == []
+    history.keep(paths, now=START)
+    assert not leftover.exists() and len(history.builds(paths.history)) == 1
+
+
+def test_a_build_that_renders_keeps_itself_and_a_build_that_changes_nothing_does_not(tiny):
+    options = Options(profile="quick", out=tiny.root / "_build", to=["md"], show_progress=False)
+    paths = OutputPaths.under(options.out)
+    build(tiny, options)
+    build(tiny, options)  # the report is up to date: nothing new to keep
+    (entry,) = history.builds(paths.history)
+    assert entry.same_report_as(history.Build("current", paths.root))
+
+
+def test_a_history_that_cannot_be_written_costs_the_report_nothing(tiny, caplog):
+    options = Options(profile="quick", out=tiny.root / "_build", to=["md"], show_progress=False)
+    (tiny.root / "_build").mkdir()
+    (tiny.root / "_build" / "history").write_text("a file where the history folder goes")
+    build(tiny, options)
+    assert (tiny.root / "_build" / "report.md").exists()
+    assert any("could not keep this build" in message for message in caplog.messages)

@@ -1,0 +1,105 @@
+"""The machine a result was computed on: CPU, cores, threads, the libraries' kernel builds, the GPU."""
+import os
+import sys
+from types import ModuleType, SimpleNamespace
+
+import pytest
+
+from report import machine, provenance
+from report.pipeline import Options, build
+
+TORCH_CONFIG = """PyTorch built with:
+  - GCC 13.3
+  - Intel(R) oneAPI Math Kernel Library Version 2024.2-Product Build 20240605 for Intel(R) 64 architecture applications
+  - Intel(R) MKL-DNN v3.12.0 (Git Hash 80afa71049cd69a3df32adcccb623b12cd7baa22)
+  - OpenMP 201511 (a.k.a. OpenMP 4.5)
+  - LAPACK is enabled (usually provided by MKL)
+  - NNPACK is enabled
+  - Build settings: BLAS_INFO=mkl, BUILD_TYPE=Release, LAPACK_INFO=mkl, USE_CUDA=1,
+"""
+
+
+def a_library(name, show, threads=None) -> ModuleType:
+    module = ModuleType(name)
+    module.__config__ = SimpleNamespace(show=show)
+    if threads:
+        module.get_num_threads = lambda: threads
+    return module
+
+
+@pytest.fixture
+def loaded(monkeypatch):
+    """A torch-like and a numpy-like library, as a run would have imported them."""
+    def numpy_show(mode="stdout"):
+        return {"Build Dependencies": {"blas": {"name": "scipy-openblas", "version": "0.3.31"},
+                                       "lapack": {"name": "scipy-openblas", "version": "0.3.31"}}}
+    monkeypatch.setitem(sys.modules, "fake_torch", a_library("fake_torch", lambda: TORCH_CONFIG, threads=3))
+    monkeypatch.setitem(sys.modules, "fake_numpy", a_library("fake_numpy", numpy_show))
+    return ("fake_torch", "fake_numpy", "never_imported")
+
+
+def test_the_run_names_cpu_cores_threads_and_each_librarys_kernel_builds(loaded):
+    facts = machine.describe(loaded, device="cpu")
+    assert facts["cores"] == os.cpu_count() and facts["cpu"] and facts["host"]
+    assert facts["threads"] == {"fake_torch": 3}
+    assert facts["libraries"] == {
+        "fake_torch": "BLAS mkl, LAPACK mkl, Intel(R) oneAPI Math Kernel Library Version 2024.2, "
+                      "Intel(R) MKL-DNN v3.12.0, OpenMP 201511",
+        "fake_numpy": "BLAS scipy-openblas 0.3.31, LAPACK scipy-openblas 0.3.31"}
+    assert facts["gpu"] == ""
+
+
+def test_a_library_not_imported_by_the_run_is_never_imported_to_describe_it(loaded):
+    machine.describe(loaded)
+    assert "never_imported" not in sys.modules
+
+
+def test_a_library_whose_introspection_fails_costs_the_run_nothing(monkeypatch):
+    def broken():
+        raise RuntimeError("no config today")
+    monkeypatch.setitem(sys.modules, "fake_broken", a_library("fake_broken", broken))
+    assert machine.describe(("fake_broken",))["libraries"] == {}
+
+
+def fake_nvidia_smi(tmp_path, monkeypatch, listing: str):
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text(f"#!/bin/sh\nprintf '{listing}'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_gpu_is_named_with_its_driver_only_when_the_run_used_one(tmp_path, monkeypatch):
+    fake_nvidia_smi(tmp_path, monkeypatch, "NVIDIA H100 80GB HBM3, 550.54.15\\n")
+    assert machine.describe((), device="cuda:0")["gpu"] == "NVIDIA H100 80GB HBM3 (driver 550.54.15)"
+    assert machine.describe((), device="cpu")["gpu"] == ""
+
+
+def test_one_line_says_where_a_result_was_computed():
+    facts = {"host": "box", "cpu": "AMD EPYC", "cores": 16, "threads": {"torch": 1}, "gpu": "NVIDIA H100 (driver 1)"}
+    assert machine.one_line(facts) == "box: AMD EPYC, 16 logical cores, 1 thread (torch), NVIDIA H100 (driver 1)"
+    assert machine.one_line({}) == "not recorded"
+
+
+def test_a_tools_version_is_the_first_version_number_it_prints(tmp_path):
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho 'pandoc 3.1.11.1'\necho 'Features: +server'\n")
+    tool.chmod(0o755)
+    assert machine.tool_version([str(tool), "--version"]) == "3.1.11.1"
+    assert machine.tool_version([str(tmp_path / "missing")]) == "unknown"
+
+
+def test_each_stored_result_records_the_machine_it_ran_on(tiny):
+    (result,) = build(tiny, Options(profile="quick", out=tiny.root / "_build", to=["md"], show_progress=False)).results
+    facts = result.record.meta["machine"]
+    assert (facts["host"], facts["cores"]) == (machine.host()["host"], os.cpu_count())
+
+
+def test_the_provenance_lists_each_machine_once_with_the_runs_it_computed():
+    box = {"host": "box", "cpu": "AMD EPYC", "cores": 2, "threads": {"torch": 2}, "libraries": {"torch": "BLAS mkl"},
+           "gpu": ""}
+    sections = [{"name": "a", "units": [{"seed": 1, "machine": box}, {"seed": 2, "machine": box}]},
+                {"name": "b", "units": [{"seed": 0, "machine": {}}, {"seed": 0, "machine": None}]}]
+    assert provenance.machines(sections) == [
+        {"host": "box", "cpu": "AMD EPYC, 2 logical cores", "threads": "2 threads (torch)",
+         "libraries": "torch: BLAS mkl", "gpu": "", "runs": "a seed 1, a seed 2"},
+        {"host": "not recorded", "cpu": "", "threads": "", "libraries": "", "gpu": "", "runs": "b seed 0"}]
