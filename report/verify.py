@@ -52,10 +52,14 @@ class Verified:
 def verify(project: Project, options: Options) -> Verified:
     """Rerun the named sections (all by default) into a scratch store and compare with the real one."""
     sets = validate(project, options)
+    stored = check_out_dir(project, options.out, writable=False)
+    if not stored.root.exists():  # never built: refuse as below, creating neither the folder nor its lock
+        _refuse_unstored(_chosen(project, options, plan_all(project, options, stored, sets, remember=False)[0]),
+                         options)
     paths = check_out_dir(project, options.out)
     with build_lock(paths):
         units, _ = plan_all(project, options, paths, sets, remember=False)
-        chosen = [u for u in units if u.section in set(options.sections or project.names)]
+        chosen = _chosen(project, options, units)
         _refuse_unstored(chosen, options)
         reran = {r.label: r for r in rerun(project, options, paths, chosen)}
         compared = [u for u in chosen if reran[u.label].outcome is Outcome.RAN]
@@ -77,6 +81,10 @@ def _compare(units: list[Unit], compared: list[Unit], reran: dict[str, Result], 
     keys = {u.label: section_key(u.section, u.seed, primary[u.section]) for u in compared}
     return compare({keys[u.label]: u.stored.data for u in compared},
                    {keys[u.label]: reran[u.label].record.data for u in compared}, rules, ledger)
+
+
+def _chosen(project: Project, options: Options, units: list[Unit]) -> list[Unit]:
+    return [u for u in units if u.section in set(options.sections or project.names)]
 
 
 def _refuse_unstored(units: list[Unit], options: Options) -> None:

@@ -115,6 +115,7 @@ def test_nothing_stored_to_compare_with_is_refused_with_how_to_build_it(tiny, ca
     assert code == 2
     assert err.startswith("error: nothing stored to verify for counting[seed=0] (no stored result)")
     assert "hint: build it first with `python build.py --set counting.upto=4 --profile quick`, then verify" in err
+    assert not out_of(tiny).exists()  # a folder never built is not created to say so
 
 
 def test_a_rerun_that_fails_fails_the_verify_with_its_log_and_records_nothing(tiny, capsys, monkeypatch):
