@@ -15,6 +15,7 @@ import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
+from report import machine as machines
 from report.atomic import write_atomic
 from report.compare import Row, Verdict, counts, summary_line
 from report.store import Record
@@ -36,7 +37,10 @@ def machine() -> dict:
 
 
 def stored_on(record: Record) -> str:
-    """The host that computed a stored result (its worker, ``host:pid``), as far as it says."""
+    """The machine that computed a stored result, as far as its record says: its machine facts
+    in one line, or else the host of its worker (``host:pid``)."""
+    if record.meta.get("machine"):
+        return machines.one_line(record.meta["machine"])
     return str(record.meta.get("worker", "")).rpartition(":")[0] or "an unrecorded machine"
 
 

@@ -207,3 +207,15 @@ def test_a_damaged_verification_record_or_one_of_another_profile_is_left_out_of_
         path.write_text(record)
     build(tiny, options(tiny))
     assert json.loads((out_of(tiny) / "provenance.json").read_text())["verification"] == {"recorded": False}
+
+
+def test_where_a_result_was_computed_is_told_from_its_machine_facts_or_its_worker():
+    from types import SimpleNamespace
+
+    from report.verification import stored_on
+
+    facts = {"host": "lab-7", "cpu": "AMD EPYC", "cores": 2, "threads": {"torch": 2}}
+    assert stored_on(SimpleNamespace(meta={"machine": facts, "worker": "other:12"})) == (
+        "lab-7: AMD EPYC, 2 logical cores, 2 threads (torch)")
+    assert stored_on(SimpleNamespace(meta={"worker": "node3:4411"})) == "node3"
+    assert stored_on(SimpleNamespace(meta={})) == "an unrecorded machine"
