@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,10 +30,6 @@ def digest(record: Record) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def machine() -> dict:
-    return {"host": socket.gethostname(), "platform": platform.platform()}
-
-
 def stored_on(record: Record) -> str:
     """The machine that computed a stored result, as far as its record says: its machine facts
     in one line, or else the host of its worker (``host:pid``)."""
@@ -49,7 +43,7 @@ def record(rows: list[Row], units: list[Unit], profile: str, git: tuple[str, boo
     return {
         "schema": SCHEMA,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
+        "machine": machines.host(),
         "commit": git[0],
         "dirty": git[1],
         "profile": profile,
