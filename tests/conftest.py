@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import importlib.util
 import json
 import os
@@ -21,6 +22,34 @@ import pytest
 from report.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    # mutmut (bench/mutation.py) forks each mutant's test run from a process that has already
+    # collected the whole suite (a heap of ~600 MB with torch). pytest calls gc.collect() five
+    # times as it ends, and each pass over that heap costs ~0.3 s: freezing the inherited objects
+    # out of the collector makes a killed mutant cost 0.1 s instead of 1.4 s. Objects the tests
+    # create are still collected as usual.
+    if "MUTANT_UNDER_TEST" in os.environ:
+        gc.freeze()
+
+
+def pytest_collection_modifyitems(items):
+    # Under mutmut, a mutant costs the time to its first failing test. mutmut orders tests by the
+    # time of their own body, which leaves out fixtures: a test reading a section run once per
+    # module (a fixture of module or session scope) looks instant but pays for that run in each
+    # mutant's fresh process. Those go last, so a mutant the plain tests catch never pays for them.
+    if "MUTANT_UNDER_TEST" in os.environ:
+        items.sort(key=uses_a_shared_fixture)
+
+
+def uses_a_shared_fixture(item) -> bool:
+    """Whether a test needs one of this suite's fixtures built once per module or session."""
+    definitions = item._fixtureinfo.name2fixturedefs.values()
+    # pytest's own fixtures (tmp_path_factory) have no baseid; ours name the folder they live in
+    return any(d.scope != "function" and d.baseid for defs in definitions for d in defs)
+
+
 PROJECT_PARTS = ("build.py", "experiments", "report", "templates")
 KMNIST_ROOT = Path(os.environ.get("KMNIST_ROOT") or ROOT / "data")
 KMNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
