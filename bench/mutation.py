@@ -71,6 +71,10 @@ def by_module(names) -> dict[str, list[str]]:
     return groups
 
 
+def in_modules(statuses: dict[str, str], modules: list[str]) -> dict[str, str]:
+    return {name: status for name, status in statuses.items() if not modules or module_of(name) in modules}
+
+
 def sample(names: list[str], fraction: float, seed: int) -> list[str]:
     """The same fraction of every module's mutants (at least one), drawn with a fixed seed."""
     rng = random.Random(seed)
@@ -145,15 +149,20 @@ def main(argv: list[str]) -> int:
     if not known:
         run_mutmut([NOTHING])
         known = results()
-    if args.modules:
-        known = {name: status for name, status in known.items() if module_of(name) in args.modules}
-        if not known:
-            parser.error(f"no mutants in {', '.join(args.modules)}: name modules like report.store")
-    population = {module: len(members) for module, members in by_module(known).items()}
-    chosen = sample(list(known), fraction, args.seed)
+    known = in_modules(known, args.modules)
+    if not known:
+        parser.error(f"no mutants in {', '.join(args.modules)}: name modules like report.store")
     # Named mutants are always run again, so every verdict below is of the tests as they are now.
+    chosen = sample(list(known), fraction, args.seed)
     run_mutmut(chosen)
-    now = results()
+    now = in_modules(results(), args.modules)
+    if by_module(now).keys() != by_module(known).keys() or len(now) != len(known):
+        # mutmut regenerated mutants of sources edited since its last run, so the sample was drawn
+        # from an old list: draw again from the new one and run what this run has not run yet.
+        redrawn = sample(list(now), fraction, args.seed)
+        run_mutmut(sorted(set(redrawn) - set(chosen)))
+        chosen, now = redrawn, in_modules(results(), args.modules)
+    population = {module: len(members) for module, members in by_module(now).items()}
     print_report(population, {name: now[name] for name in chosen})
     print(f"({time.monotonic() - started:.0f} s on {os.cpu_count()} cores; seed {args.seed}, "
           f"fraction {fraction:g})")
