@@ -1,7 +1,7 @@
 """The dynamics invariants on hand-built rows: each clause rejects what it must."""
 import pytest
 
-from experiments.dynamics.consistency import _distribution_invariants, _gate_invariants
+from experiments.dynamics.consistency import _distribution_invariants, _gate_invariants, invariants
 
 
 def probability_row(p):
@@ -32,3 +32,70 @@ def test_gates_within_their_ranges_pass():
     ("i", [0.2, 1.01, 0.5]), ("f", [-0.01, 0.0, 0.3]), ("o", [0.4, 0.6, 1.2]), ("g", [-1.5, 0.0, 0.0])])
 def test_every_gate_is_checked_against_its_range(gate, values):
     assert _gate_invariants([gate_row(**{gate: values})]) == ["step 1 of n=2: a gate is outside its range"]
+
+
+def consistent_result() -> dict:
+    """A small result whose numbers agree: one run of one restart, a two-state machine."""
+    restart = {"restart": 0, "history": {"epoch": [10, 20, 30], "loss": [0.9, 0.5, 0.05]}, "final_loss": 0.05,
+               "first_epoch_below": 30, "learnt": True}
+    run = {"threshold": 0.1, "restarts": [restart], "best": 0, "final_loss": 0.05, "learnt": 1,
+           "evaluation": {"correct": 8, "total": 10, "accuracy": 0.8},
+           "by_n": [{"n": 1, "correct": 3, "total": 4, "accuracy": 0.75},
+                    {"n": 2, "correct": 5, "total": 6, "accuracy": 5 / 6}]}
+    fsm = {"states": [{"id": 0, "start": True, "visits": 3, "fine_clusters": 2},
+                      {"id": 1, "start": False, "visits": 2, "fine_clusters": 1}],
+           "transitions": [{"from": 0, "to": 1, "symbol": "a", "count": 2}], "moves": 4, "sequences": 1,
+           "fine_clusters": 3, "determinism": 0.9, "position_agreement": 1.0,
+           "predictor": {"run": "srn", "correct": 7, "total": 10, "accuracy": 0.7,
+                         "agreement": {"correct": 9, "total": 10, "accuracy": 0.9},
+                         "agreement_all": {"correct": 18, "total": 20, "accuracy": 0.9}}}
+    return {"runs": {"srn": run}, "fsm": fsm, "probabilities": {"rows": []}, "lstm_steps": {"rows": []},
+            "figures": {"loss": "loss.png"}}
+
+
+def test_a_consistent_hand_built_result_passes():
+    assert invariants(consistent_result()) == []
+
+
+def test_a_figure_that_is_not_a_png_file_name_is_named():
+    data = consistent_result()
+    data["figures"].update(curve="curve.svg", missing=None)
+    assert invariants(data) == ["figures.curve: 'curve.svg' is not a .png file name",
+                                "figures.missing: None is not a .png file name"]
+
+
+def restart_problems(**history) -> list[str]:
+    data = consistent_result()
+    data["runs"]["srn"]["restarts"][0]["history"].update(history)
+    return invariants(data)
+
+
+@pytest.mark.parametrize("epochs", [[10, 10, 30], [10, 30, 20]])
+def test_a_history_whose_epochs_do_not_increase_is_caught(epochs):
+    assert restart_problems(epoch=epochs) == [
+        "runs.srn: restart 0: history epochs must be non-empty, increasing and match the losses"]
+
+
+def test_an_empty_history_is_caught_and_a_single_epoch_one_is_not():
+    assert restart_problems(epoch=[], loss=[]) == [
+        "runs.srn: restart 0: history epochs must be non-empty, increasing and match the losses"]
+    assert restart_problems(epoch=[30], loss=[0.05]) == []
+
+
+def test_epochs_one_apart_are_increasing():
+    assert restart_problems(epoch=[1, 2, 3]) == ["runs.srn: restart 0: first_epoch_below 30 disagrees with the history"]
+
+
+def test_a_final_loss_other_than_the_last_recorded_one_quotes_the_last():
+    assert restart_problems(loss=[0.9, 0.5, 0.04]) == [
+        "runs.srn: restart 0: final_loss 0.05 is not the last recorded loss 0.04"]
+
+
+def test_accuracy_and_count_mismatches_name_the_evaluation_or_the_block_length():
+    data = consistent_result()
+    run = data["runs"]["srn"]
+    run["evaluation"]["accuracy"] = 0.7
+    run["by_n"][1].update(correct=4, accuracy=0.5)
+    assert invariants(data) == ["runs.srn: evaluation: accuracy 0.7 != correct/total 0.8",
+                                "runs.srn: by_n[n=2]: accuracy 0.5 != correct/total 0.6666666666666666",
+                                "runs.srn: by_n correct counts do not add up to the evaluation's"]
