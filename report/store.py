@@ -73,7 +73,7 @@ class Store:
 
     def last_failure(self, section: str, seed: int) -> str | None:
         path = self.failure_path(section, seed)
-        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+        return path.read_bytes().decode(errors="replace") if path.exists() else None  # UTF-8, whatever the locale
 
     def load(self, section: str, seed: int) -> Record | None:
         """The stored record, ``None`` when there is none; raises ``CorruptRecord``."""
@@ -81,7 +81,7 @@ class Store:
         if not path.exists():
             return None
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(path.read_bytes())  # JSON is UTF-8, whatever the locale
         except (OSError, ValueError) as exc:
             raise CorruptRecord(f"{path} is not valid JSON ({exc})") from None
         _verify(raw, path)
@@ -101,7 +101,7 @@ class Store:
         """The record's JSON without its checksums, for ``--check`` to name what was edited;
         ``None`` when there is none, or it is another unit's record (copied in by hand)."""
         try:
-            raw = json.loads(self.record_path(section, seed).read_text(encoding="utf-8"))
+            raw = json.loads(self.record_path(section, seed).read_bytes())
         except (OSError, ValueError):
             return None
         mine = isinstance(raw, dict) and (raw.get("section"), raw.get("seed")) == (section, seed)
@@ -163,7 +163,7 @@ class Store:
         referenced = set()
         for record in folder.glob("seed-*.json"):
             try:
-                referenced.add(json.loads(record.read_text(encoding="utf-8")).get("artifact_dir"))
+                referenced.add(json.loads(record.read_bytes()).get("artifact_dir"))
             except (OSError, ValueError, AttributeError):
                 continue
         for entry in folder.iterdir():

@@ -230,3 +230,69 @@ def test_results_are_readable_by_whom_the_umask_allows(tmp_path, umask, folder_m
     assert stat.S_IMODE(record.artifact_dir.parent.stat().st_mode) == folder_mode
     for file in (record.artifact_dir / "fig.png", record.artifact_dir.parent / "seed-1.json"):
         assert stat.S_IMODE(file.stat().st_mode) == file_mode
+
+
+def test_a_failure_message_that_is_not_utf8_is_still_read(tmp_path):
+    store = Store(tmp_path, "quick")
+    store.mark_failed("sec", 1, "RuntimeError: boom")
+    store.failure_path("sec", 1).write_bytes(b"RuntimeError: \xff boom")
+    assert store.last_failure("sec", 1) == "RuntimeError: \ufffd boom"
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", "\udcff"])
+def test_read_unverified_gives_none_for_a_record_that_is_no_json_object(tmp_path, text):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    store.record_path("sec", 1).write_bytes(text.encode(errors="surrogateescape"))
+    assert store.read_unverified("sec", 1) is None
+
+
+@pytest.mark.parametrize("change", [{"seed": 2}, {"section": "other"}, {"data": [1]}, {"meta": None}])
+def test_read_unverified_gives_none_for_another_unit_s_record_or_one_without_data_and_meta(tmp_path, change):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    assert store.read_unverified("sec", 1) is None
+
+
+def test_read_unverified_reads_an_edited_record_despite_its_checksum(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(path.read_text().replace('"x": 1', '"x": 7'))
+    assert store.read_unverified("sec", 1)["data"] == {"x": 7}
+
+
+def test_the_files_of_a_unit_are_its_record_and_its_failure_marker(tmp_path):
+    store = Store(tmp_path, "quick")
+    assert store.files("sec", 3) == [tmp_path / "quick" / "sec" / "seed-3.json",
+                                     tmp_path / "quick" / "sec" / "seed-3.failed"]
+
+
+def test_sweep_keeps_the_folders_of_sound_records_beside_damaged_ones(tmp_path):
+    store = Store(tmp_path, "quick")
+    kept = [commit(store, seed, seed=seed).artifact_dir.name for seed in range(1, 9)]
+    for seed in range(1, 9, 2):  # every other record unreadable: its folder is an orphan
+        store.record_path("sec", seed).write_text("[" if seed % 4 == 1 else "[1]")
+    store.sweep("sec")
+    assert sorted(p.name for p in store.section_dir("sec").iterdir() if p.is_dir()) == sorted(kept[1::2])
+
+
+def test_a_single_damaged_artifact_is_named_alone(tmp_path):
+    store = Store(tmp_path, "quick")
+    record = commit(store, 1)
+    (record.artifact_dir / "fig.png").write_bytes(b"other")
+    with pytest.raises(DamagedArtifacts) as caught:
+        store.load("sec", 1)
+    assert str(caught.value) == f"artifact {record.artifact_dir / 'fig.png'} is missing or changed"
+
+
+def test_a_record_of_another_schema_names_the_schema_found_and_the_one_read(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema": 0}))
+    with pytest.raises(CorruptRecord) as caught:
+        store.load("sec", 1)
+    assert str(caught.value) == f"{path} has schema 0, this build reads schema 1"
