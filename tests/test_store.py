@@ -181,8 +181,10 @@ def test_a_record_moved_to_another_seed_or_section_is_corrupt(tmp_path):
     store = Store(tmp_path, "quick")
     commit(store, 1, seed=1)
     store.record_path("sec", 1).rename(store.record_path("sec", 2))
-    with pytest.raises(CorruptRecord, match="holds the result of sec seed 1"):
+    with pytest.raises(CorruptRecord) as caught:
         store.load("sec", 2)
+    assert str(caught.value) == (f"{store.record_path('sec', 2)} holds the result of sec seed 1 "
+                                 "(a record copied or moved by hand)")
     other = store.record_path("other", 1)
     other.parent.mkdir()
     store.record_path("sec", 2).rename(other)
@@ -211,10 +213,14 @@ def test_a_full_disk_while_saving_keeps_the_previous_result_and_leaves_nothing_o
     assert sorted(p.name for p in store.section_dir("sec").iterdir()) == [old.artifact_dir.name, "seed-1.json"]
 
 
-def test_save_stores_the_artifacts_given_as_bytes(tmp_path):
-    record = Store(tmp_path, "quick").save("sec", 1, {"fig.png": b"png"}, fingerprint="fp", parts={},
-                                           data={"x": 1}, meta={})
+def test_save_stores_the_artifacts_given_as_bytes_and_everything_else_it_was_given(tmp_path):
+    store = Store(tmp_path, "quick")
+    record = store.save("sec", 1, {"fig.png": b"png"}, fingerprint="fp", parts={"config": {"lr": 1}},
+                        data={"x": 1}, meta={"wall_time": 2.5})
     assert (record.artifact_dir / "fig.png").read_bytes() == b"png"
+    assert store.load("sec", 1) == record
+    assert (record.fingerprint, record.parts, record.data, record.meta) == (
+        "fp", {"config": {"lr": 1}}, {"x": 1}, {"wall_time": 2.5})
     assert [p.name for p in record.artifact_dir.parent.iterdir() if p.name.startswith(".")] == []
 
 
@@ -296,3 +302,18 @@ def test_a_record_of_another_schema_names_the_schema_found_and_the_one_read(tmp_
     with pytest.raises(CorruptRecord) as caught:
         store.load("sec", 1)
     assert str(caught.value) == f"{path} has schema 0, this build reads schema 1"
+
+
+def test_a_full_disk_is_reported_even_when_the_new_figures_cannot_be_removed(tmp_path, monkeypatch):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+
+    def cannot_remove(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
+    monkeypatch.setattr(os, "rmdir", cannot_remove)
+    with pytest.raises(OutputError, match="no space left on"):
+        commit(store, 2)
+    monkeypatch.undo()
+    assert store.load("sec", 1).data == {"x": 1}
