@@ -99,3 +99,61 @@ def test_accuracy_and_count_mismatches_name_the_evaluation_or_the_block_length()
     assert invariants(data) == ["runs.srn: evaluation: accuracy 0.7 != correct/total 0.8",
                                 "runs.srn: by_n[n=2]: accuracy 0.5 != correct/total 0.6666666666666666",
                                 "runs.srn: by_n correct counts do not add up to the evaluation's"]
+
+
+def fsm_problems(change) -> list[str]:
+    data = consistent_result()
+    change(data["fsm"])
+    return invariants(data)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda f: (f["states"][1].update(id=2), f["transitions"][0].update(to=2)), "fsm: state ids are not 0..k-1"),
+    (lambda f: f["states"][1].update(start=True), "fsm: state 0, and only it, must be the start"),
+    (lambda f: f["transitions"].append({"from": 1, "to": 1, "symbol": "a", "count": 0}), None),
+    (lambda f: f["transitions"].append({"from": 0, "to": 0, "symbol": "a", "count": 0}),
+     "fsm: a state has two transitions on one symbol: not deterministic"),
+    (lambda f: f.update(sequences=2), "fsm: the states' visits do not add up to the moves plus the initial states"),
+    (lambda f: f["transitions"][0].update(count=5),
+     "fsm: more moves follow the transitions than were observed"),
+    (lambda f: f["transitions"][0].update(count=4), None),
+    (lambda f: f.update(fine_clusters=4), "fsm: the states do not partition the fine clusters"),
+    (lambda f: f.update(determinism=1.0, position_agreement=1.0), None),
+    (lambda f: f.update(determinism=0.0), "fsm: determinism and position agreement must be in (0, 1]"),
+    (lambda f: f.update(position_agreement=1.01), "fsm: determinism and position agreement must be in (0, 1]"),
+    (lambda f: f["predictor"].update(total=12, accuracy=7 / 12),
+     "fsm: the predictor was not scored on the network's evaluation positions"),
+    (lambda f: f["predictor"]["agreement_all"].update(accuracy=0.8),
+     "fsm: predictor agreement_all: accuracy 0.8 != correct/total 0.9"),
+])
+def test_each_machine_clause_names_exactly_what_disagrees(change, problem):
+    assert fsm_problems(change) == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize("state", [2, -1])
+def test_a_transition_to_a_state_that_does_not_exist_is_named(state):
+    transition = {"from": 0, "to": state, "symbol": "b", "count": 0}
+    assert fsm_problems(lambda f: f["transitions"].append(transition)) == [
+        f"fsm: transition {transition} names a state that does not exist"]
+
+
+def test_a_loss_exactly_at_the_threshold_is_not_below_it():
+    data = consistent_result()
+    restart = data["runs"]["srn"]["restarts"][0]
+    restart["history"]["loss"] = [0.9, 0.05, 0.1]
+    restart.update(final_loss=0.1, first_epoch_below=None, learnt=False)
+    data["runs"]["srn"].update(final_loss=0.1, learnt=0)
+    assert invariants(data) == []
+
+
+@pytest.mark.parametrize("correct, total, accuracy", [(0, 10, 0.0), (10, 10, 1.0), (0, 0, None)])
+def test_counts_at_the_ends_of_their_range_are_consistent(correct, total, accuracy):
+    data = consistent_result()
+    data["fsm"]["predictor"]["agreement"] = {"correct": correct, "total": total, "accuracy": accuracy}
+    assert invariants(data) == []
+
+
+def test_more_correct_than_total_is_named():
+    data = consistent_result()
+    data["fsm"]["predictor"]["agreement"] = {"correct": 11, "total": 10, "accuracy": 1.1}
+    assert invariants(data) == ["fsm: predictor agreement: correct=11 is not within 0..total=10"]
