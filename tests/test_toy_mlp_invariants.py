@@ -73,3 +73,9 @@ def test_a_sigmoid_output_of_exactly_one_half_counts_as_firing():
     data["trained"].update(weights=weights, final_accuracy=4 / 9)
     data["trained"]["history"]["accuracy"][-1] = 4 / 9
     assert toy_mlp.invariants(data) == []
+
+
+def test_the_sigmoid_network_applies_the_logistic_function_at_each_layer():
+    weights = {"w1": [[1.0, 0.0]], "b1": [0.0], "w2": [2.0], "b2": -1.0}
+    hidden, output = toy_mlp.sigmoid_forward(weights, np.array([[0.0, 7.0], [np.log(3.0), 7.0]]))
+    assert np.allclose(hidden[:, 0], [0.5, 0.75]) and np.allclose(output, [0.5, 1 / (1 + np.exp(-0.5))])
