@@ -50,7 +50,7 @@ def resolve(section: SectionSpec, profile: str, sets: dict[str, str]):
             raise ConfigError(f"unknown key {section.name}.{key}; valid keys: "
                               f"{', '.join([*hints, SEEDS_KEY])}", "check the spelling of the key")
         values[key] = parse_value(f"{section.name}.{key}", raw, hints[key])
-    if values.get("seed", 0) not in SEED_RANGE:
+    if "seed" in values and values["seed"] not in SEED_RANGE:  # else the dataclass default
         raise ConfigError(f"{section.name}.seed must be an integer from 0 to {SEED_RANGE[-1]}, "
                           f"got {values['seed']}", f"for example --set {section.name}.seed=1")
     try:

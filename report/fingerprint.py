@@ -28,7 +28,7 @@ class HashMemo:
         self.entries: dict[str, list] = {}
         if path and path.exists():
             try:
-                self.entries = json.loads(path.read_text(encoding="utf-8"))
+                self.entries = json.loads(path.read_bytes())
             except (OSError, ValueError):
                 self.entries = {}
         self.changed = False
@@ -49,13 +49,13 @@ class HashMemo:
 
     def save(self) -> None:
         if self.path and self.changed:
-            write_atomic(self.path, json.dumps(self.entries).encode("utf-8"))
+            write_atomic(self.path, json.dumps(self.entries).encode())
 
 
 def sha256_file(file: Path) -> str:
     digest = hashlib.sha256()
     with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 20), b""):  # pragma: no mutate (the block size only paces the reading)
             digest.update(block)
     return digest.hexdigest()
 
@@ -98,7 +98,7 @@ def _imports(file: Path, root: Path, follow_run: bool = True) -> set[str]:
     """Absolute dotted names a file imports, relative imports resolved against its package;
     without those inside its top-level ``run`` unless ``follow_run``."""
     package = ".".join(file.relative_to(root).with_suffix("").parts[:-1])
-    tree = ast.parse(file.read_text(encoding="utf-8"), str(file))
+    tree = ast.parse(file.read_bytes(), str(file))  # bytes: Python's own rules pick the encoding
     if not follow_run:
         tree.body = [node for node in tree.body if not (isinstance(node, ast.FunctionDef) and node.name == "run")]
     names = set()
@@ -114,7 +114,7 @@ def _imports(file: Path, root: Path, follow_run: bool = True) -> set[str]:
 
 def _resolve_relative(package: str, module: str | None, level: int) -> str:
     if level == 0:
-        return module or ""
+        return module or ""  # pragma: no mutate (a level-0 import always names its module)
     parts = package.split(".")[: len(package.split(".")) - level + 1]
     return ".".join([*parts, module] if module else parts)
 

@@ -89,3 +89,24 @@ def test_sweep_removes_the_temporary_files_of_a_killed_writer_and_nothing_else(t
         (tmp_path / name).write_text("")
     sweep_temporaries(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", ".render-key", "report.html"]
+
+
+def test_a_full_disk_found_on_a_folder_asks_to_check_that_folder(tmp_path, monkeypatch):
+    (tmp_path / "results").mkdir()
+    monkeypatch.setattr(atomic.tempfile, "TemporaryFile", failing(errno.ENOSPC))
+    with pytest.raises(OutputError) as caught:
+        ensure_writable([], folders=[tmp_path / "results"])
+    assert caught.value.message == f"no space left on {tmp_path / 'results'}"
+    assert f"`df -h {tmp_path / 'results'}`" in caught.value.hint
+
+
+def test_a_failure_without_an_error_text_is_named_by_the_exception(tmp_path):
+    error = atomic.write_error(tmp_path / "a", OSError("the device went away"))
+    assert error.message == f"cannot write {tmp_path / 'a'}: the device went away"
+
+
+def test_a_tool_complaining_of_a_full_disk_is_reported_as_one_and_any_other_complaint_is_not(tmp_path):
+    with pytest.raises(OutputError) as caught:
+        atomic.raise_if_disk_full(tmp_path / "report.pdf", "error: writing report.pdf: No space left on device")
+    assert caught.value.message == f"no space left on {tmp_path / 'report.pdf'}"
+    atomic.raise_if_disk_full(tmp_path / "report.pdf", "error: unknown font 'Foo'")

@@ -64,3 +64,23 @@ def test_an_unknown_backend_is_refused_where_matplotlib_itself_cannot_be_importe
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "MPLBACKEND": "nonsense"})
     assert "UsageError: the environment variable MPLBACKEND='nonsense'" in result.stderr
+
+
+def test_a_rerun_reuses_an_existing_artifact_folder(tmp_path):
+    Context(tmp_path / "art")
+    assert Context(tmp_path / "art").artifact_dir == tmp_path / "art"
+
+
+def test_a_checked_backend_stays_named_in_the_environment(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "svg")
+    check_figure_backend()
+    assert os.environ["MPLBACKEND"] == "svg"
+
+
+def test_an_unknown_backend_s_hint_says_how_to_draw_off_screen(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "nonsense")
+    with pytest.raises(UsageError) as error:
+        check_figure_backend()
+    assert error.value.hint == ("unset MPLBACKEND (figures are then drawn off-screen with Agg), or set it to a "
+                                "backend matplotlib knows, such as MPLBACKEND=Agg")
+    assert os.environ["MPLBACKEND"] == "nonsense"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from report.errors import (HINTS, BuildError, CheckFailed, ClaimError, ConfigError, DataError, Finding, Mismatch,
-                           OutputError, RendererError, TemplateProblem, UsageError)
+from report.errors import (HINTS, BuildError, CheckFailed, ClaimError, ConfigError, DataError, Finding, Interrupted,
+                           Mismatch, OutputError, RendererError, TemplateProblem, UsageError)
 
 
 def test_an_error_without_a_hint_is_just_its_message():
@@ -79,3 +79,32 @@ def test_no_message_or_skip_reason_names_the_folders_of_this_project_s_own_ci():
              for number, line in enumerate(place.read_text(encoding="utf-8").splitlines(), 1)
              if ci_folder.search(line)]
     assert named == []
+
+
+def test_an_interrupted_build_that_changed_nothing_says_so():
+    assert str(Interrupted()) == "the stored results and the last report are unchanged"
+
+
+def test_an_interrupted_build_names_the_results_it_stored_and_that_it_replaced_the_report():
+    assert str(Interrupted(stored=["toy_mlp[seed=0]", "kmnist[seed=1]"], replaced=True)) == (
+        "stored the new results of toy_mlp[seed=0], kmnist[seed=1]; the other stored results are unchanged; "
+        "the report was replaced by this build's, with its ledger and provenance")
+
+
+def test_an_interrupted_build_says_which_failures_it_recorded_for_the_next_build_to_rerun():
+    assert str(Interrupted(stored=["a[seed=0]"], failed=["b[seed=0]"])) == (
+        "stored the new results of a[seed=0]; the other stored results and the last report are unchanged; "
+        "recorded that b[seed=0] failed, so the next build reruns it")
+    assert str(Interrupted(failed=["b[seed=0]", "c[seed=0]"])).endswith(
+        "; recorded that b[seed=0], c[seed=0] failed, so the next build reruns them")
+
+
+def test_an_interrupted_build_is_a_keyboard_interrupt_keeping_what_it_was_told():
+    stopped = Interrupted(("a",), ("b",), True)
+    assert isinstance(stopped, KeyboardInterrupt)
+    assert (stopped.stored, stopped.failed, stopped.replaced) == (["a"], ["b"], True)
+
+
+def test_a_finding_is_of_no_particular_kind_unless_told():
+    assert Finding("report.html: a stray file").kind is Mismatch.OTHER
+    assert CheckFailed([Finding("x")]).hint == HINTS[Mismatch.OTHER]

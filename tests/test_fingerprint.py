@@ -4,6 +4,7 @@ import os
 import platform
 
 import numpy as np
+import pytest
 from conftest import PROJECT, copy_project
 
 from report import fingerprint
@@ -162,3 +163,39 @@ def test_a_section_reusing_kmnist_s_public_surface_depends_on_its_loader_models_
     assert not {"section.py", "figures.py"} & kmnist
     own = {f.relative_to(root).as_posix() for f in fingerprint.source_files("experiments.kmnist", root, sections)}
     assert {"experiments/kmnist/section.py", "experiments/kmnist/figures.py"} <= own
+
+
+def test_a_memo_without_a_file_learns_but_writes_nothing(tmp_path):
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"x")
+    memo = fingerprint.HashMemo()
+    assert memo.hash(data) == fingerprint.sha256_file(data) and memo.changed
+    memo.save()
+    assert [p.name for p in tmp_path.iterdir()] == ["data.bin"]
+
+
+def test_the_digest_does_not_depend_on_the_order_of_keys():
+    parts = {"sources": {"a.py": "1", "b.py": "2"}, "config": {"lr": 0.1, "seed": 0}, "inputs": {}, "versions": {}}
+    reordered = {"versions": {}, "inputs": {}, "config": {"seed": 0, "lr": 0.1}, "sources": {"b.py": "2", "a.py": "1"}}
+    assert fingerprint.digest(parts) == fingerprint.digest(reordered)
+
+
+def test_parts_missing_from_an_older_record_are_named_as_added():
+    new = {"sources": {"a.py": "1"}, "config": {"lr": 0.1}, "inputs": {"train": "x"}, "versions": {"torch": "2.5"}}
+    assert fingerprint.reasons({"sources": {"a.py": "1"}}, new) == [
+        "config lr: None -> 0.1", "input train added", "version torch: None -> 2.5"]
+    assert fingerprint.reasons(new, {"sources": {"a.py": "1"}}) == [
+        "config lr: 0.1 -> None", "input train missing", "version torch: 2.5 -> None"]
+
+
+def test_a_syntax_error_in_a_section_s_module_names_that_file(tmp_path):
+    write_modules(tmp_path, {"sec.py": "import helper\n", "helper.py": "def broken(:\n"})
+    with pytest.raises(SyntaxError) as caught:
+        fingerprint.source_files("sec", tmp_path)
+    assert caught.value.filename == str(tmp_path / "helper.py")
+
+
+def test_a_module_declaring_another_encoding_is_read_in_it(tmp_path):
+    (tmp_path / "sec.py").write_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9t\xe9'\nimport helper\n")
+    (tmp_path / "helper.py").write_text("")
+    assert {f.name for f in fingerprint.source_files("sec", tmp_path)} == {"sec.py", "helper.py"}

@@ -4,7 +4,7 @@ import subprocess
 from datetime import datetime, timezone
 
 from report import machine
-from report.provenance import collect, git_state
+from report.provenance import collect, git_state, machines
 
 
 def git(folder, *args):
@@ -37,3 +37,10 @@ def test_the_record_holds_commit_date_versions_machine_profile_and_sections():
         "renderer": {"pandoc": "3.9"}, "machines": []}
     date = datetime.strptime(prov["date"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=timezone.utc)
     assert before <= date <= datetime.now(timezone.utc)
+
+
+def test_a_machine_recorded_with_some_facts_missing_shows_a_question_mark_for_each():
+    sections = [{"name": "a", "units": [{"seed": 1, "machine": {"gpu": "H100"}}]}, {"name": "b"}]
+    assert machines(sections) == [{"host": "?", "cpu": "?, ? logical cores", "threads": "", "libraries": "",
+                                   "gpu": "H100", "runs": "a seed 1"}]
+    assert machines([{"name": "a", "units": [{"seed": 1, "machine": {"host": "box"}}]}])[0]["gpu"] == ""

