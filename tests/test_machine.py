@@ -103,3 +103,24 @@ def test_the_provenance_lists_each_machine_once_with_the_runs_it_computed():
         {"host": "box", "cpu": "AMD EPYC, 2 logical cores", "threads": "2 threads (torch)",
          "libraries": "torch: BLAS mkl", "gpu": "", "runs": "a seed 1, a seed 2"},
         {"host": "not recorded", "cpu": "", "threads": "", "libraries": "", "gpu": "", "runs": "b seed 0"}]
+
+
+def an_nvidia_smi(tmp_path, monkeypatch, listing: str):
+    """A stand-in that answers only the query the engine asks, as the real tool's CSV."""
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text('#!/bin/sh\n[ "$*" = "--query-gpu=name,driver_version --format=csv,noheader" ] || exit 2\n'
+                    f"printf '{listing}'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+
+def test_several_gpus_are_named_once_each_in_order_with_the_driver_as_the_last_field(tmp_path, monkeypatch):
+    an_nvidia_smi(tmp_path, monkeypatch, "NVIDIA H100, 80GB, 550.54\\nNVIDIA A10, 535.1\\nNVIDIA H100, 80GB, 550.54\\n")
+    assert machine.gpu_names() == "NVIDIA A10 (driver 535.1); NVIDIA H100, 80GB (driver 550.54)"
+
+
+def test_a_cuda_run_without_nvidia_smi_or_without_a_listed_gpu_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert machine.gpu_names() == "a CUDA device (nvidia-smi not found)"
+    an_nvidia_smi(tmp_path, monkeypatch, "")
+    assert machine.gpu_names() == "a CUDA device (nvidia-smi listed none)"
