@@ -219,3 +219,9 @@ def test_derived_numbers_print_where_the_report_says_them_and_a_length_is_exact_
         {"result": "mean(s@*.acc)", "where": "", "stored": "0.85", "rerun": "0.85", "difference": "+0",
          "tolerance": "±0.212", "verdict": "equal"}]  # 3 sd of the seeds' values
     assert [row.basis for row in rows if row.path.startswith("len(")] == ["", ""]
+
+
+def test_a_derived_number_over_a_key_with_parentheses_is_compared_too():
+    stored = {"s": {"acc(top1)": 0.9}, "s@2": {"acc(top1)": 0.8}}
+    rows = by_path(compare(stored, stored, {"s": rules()}, [{"path": "mean(s@*.acc(top1))", "template": "t", "line": 1}]))
+    assert rows["mean(s@*.acc(top1))"].verdict is Verdict.EQUAL
