@@ -39,3 +39,9 @@ def test_the_spread_of_the_stored_seeds_is_named_as_the_tolerance_it_gave():
 
 def test_a_verify_where_every_number_is_equal_prints_no_table():
     assert table(verified({"s": {"a": 1}}, {"s": {"a": 1}}, {"s": rules()})) == ""
+
+
+def test_a_tolerance_declared_for_a_key_with_a_space_is_named_in_the_legend():
+    section = rules({"top 1": Tolerance("seed noise", abs_tol=0.01)})
+    found = verified({"s": {"top 1": 0.9}}, {"s": {"top 1": 0.905}}, {"s": section})
+    assert table(found).splitlines()[-1] == "s top 1  ±0.01  seed noise"
