@@ -219,7 +219,7 @@ def _derived_rows(judge: _Judge, places: dict[str, str], stored, rerun, ledger: 
     rows = []
     for path in dict.fromkeys(e["path"] for e in ledger if e["path"].startswith(("mean(", "sd(", "len("))):
         function, _, inner_path = path[:-1].partition("(")
-        key, _, inner = inner_path.replace("@*.", ".", 1).partition(".")
+        key, _, inner = inner_path.partition(".")  # "kmnist@*", "models.conv.accuracy"
         section = key.partition("@")[0]
         if section not in judge.rules:
             continue
@@ -250,8 +250,8 @@ def verdict_of(stored, rerun, tolerance: Tolerance) -> Verdict:
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, bool) != isinstance(b, bool) or a is MISSING or b is MISSING:
-        return a is b
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False  # a boolean is not the number 1; MISSING equals only itself below
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b

@@ -24,6 +24,7 @@ import sys
 # What a build configuration says about the numerical kernels: BLAS, LAPACK, MKL, oneDNN, OpenMP.
 KERNEL_LIBRARY = re.compile(r"BLAS|LAPACK|Math Kernel|MKL|DNN|OpenMP", re.IGNORECASE)
 NOT_RECORDED = "not recorded"
+TOOL_TIMEOUT = 10  # seconds a tool may take to answer; a hung one must not hang the build
 
 
 def host() -> dict:
@@ -32,7 +33,7 @@ def host() -> dict:
             "platform": platform.platform()}
 
 
-def describe(libraries: tuple[str, ...], device: str = "cpu") -> dict:
+def describe(libraries: tuple[str, ...], device: str = "cpu") -> dict:  # pragma: no mutate (any default but "cuda...": same facts)
     """This machine as a run on it used it: ``host()``, the threads and kernel builds of the
     project's libraries the run imported, and the GPU when ``device`` is a CUDA one."""
     loaded = {name: sys.modules[name] for name in libraries if name in sys.modules}
@@ -92,7 +93,7 @@ def tool_version(args: list[str]) -> str:
 
 def _command(args: list[str]) -> str:
     try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(args, capture_output=True, text=True, timeout=TOOL_TIMEOUT).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 

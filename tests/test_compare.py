@@ -160,3 +160,68 @@ def test_a_section_declaring_something_other_than_tolerances_is_refused(monkeypa
     module.TOLERANCES, module.VOLATILE = {"acc": Tolerance("noise", abs_tol=0.01)}, {"seconds": "wall time"}
     spec = load("fake", "fake_section")
     assert spec.tolerances["acc"].abs_tol == 0.01 and spec.volatile == {"seconds": "wall time"}
+
+
+def test_a_row_the_rerun_lacks_prints_missing_with_no_difference():
+    rows = by_path(compare({"s": {"a": 0.5, "b": 1}}, {"s": {"b": 1}}, {"s": rules()}, []))
+    assert rows["s.a"].cells() == {"result": "s.a", "where": "", "stored": "0.5", "rerun": "missing",
+                                   "difference": "", "tolerance": "exact", "verdict": "beyond"}
+
+
+def test_a_volatile_row_prints_where_it_is_said_and_both_values_and_no_tolerance():
+    (row,) = compare({"s": {"seconds": 12.0}}, {"s": {"seconds": 99.0}}, {"s": rules(volatile={"seconds": "wall time"})},
+                     [{"path": "s.seconds", "template": "s.qmd.j2", "line": 7}])
+    assert row.cells() == {"result": "s.seconds", "where": "s.qmd.j2:7", "stored": "12", "rerun": "99",
+                           "difference": "+87", "tolerance": "volatile", "verdict": "volatile"}
+
+
+def test_a_section_the_rerun_lacks_makes_each_of_its_numbers_beyond_and_adds_none():
+    rows = compare({"s": {"a": 1, "b": [2]}}, {}, {"s": rules()}, [])
+    assert [(row.path, row.rerun, row.verdict) for row in rows] == [
+        ("s.a", MISSING, Verdict.BEYOND), ("s.b[0]", MISSING, Verdict.BEYOND)]
+
+
+def test_the_summary_leaves_out_volatile_numbers_when_there_are_none():
+    rows = compare({"s": {"a": 1, "b": 2}}, {"s": {"a": 1, "b": 3}}, {"s": rules()}, [])
+    assert summary_line(rows) == "2 numbers compared: 1 equal, 0 within tolerance, 1 beyond"
+
+
+def test_a_row_names_the_basis_of_its_tolerance_volatile_declared_seeds_or_none():
+    stored = {"s": {"t": 1.0, "acc": 0.5, "loss": 0.2, "n": 3}, "s@2": {"t": 2.0, "acc": 0.5, "loss": 0.4, "n": 3}}
+    found = by_path(compare(stored, stored, {"s": rules({"acc": Tolerance("noise", abs_tol=0.1)}, {"t": "time"})}, []))
+    assert [found[p].basis for p in ("s.t", "s.acc", "s.loss", "s.n")] == ["s t", "s acc", "seeds", ""]
+    assert found["s.loss"].tolerance.abs_tol == pytest.approx(3 * statistics.stdev([0.2, 0.4]))  # two seeds suffice
+
+
+def test_an_sd_over_seeds_gets_each_bound_of_its_parts_widened_by_sqrt_n_over_n_minus_1():
+    stored = {"s": {"m": {"acc": 0.90}}, "s@2": {"m": {"acc": 0.80}}, "s@3": {"m": {"acc": 0.70}}}
+    ledger = [{"path": "sd(s@*.m.acc)", "template": "s.qmd.j2", "line": 4}]
+    row = by_path(compare(stored, stored, {"s": rules({"m.acc": Tolerance("noisy", abs_tol=0.01, rel_tol=0.1)})},
+                          ledger))["sd(s@*.m.acc)"]
+    assert (row.tolerance.abs_tol, row.tolerance.rel_tol) == pytest.approx((0.01 * math.sqrt(1.5), 0.1 * math.sqrt(1.5)))
+
+
+def test_derived_numbers_print_where_the_report_says_them_and_a_length_is_exact_even_in_a_noisy_list():
+    stored = {"s": {"acc": 0.90, "runs": [1, 2]}, "s@2": {"acc": 0.80, "runs": [1]}}
+    rerun = {"s": {"acc": 0.90, "runs": [1, 2]}, "s@2": {"acc": 0.80, "runs": [1, 5]}}
+    ledger = [{"path": p, "template": t, "line": 4} for p, t in [
+        ("mean(other@*.acc)", "o.qmd.j2"),  # a section not verified: left out
+        ("len(s@3.runs)", "s.qmd.j2"),  # nothing stored for it: left out
+        ("mean(s@*.acc)", "numbers.qmd.j2"), ("len(s.runs)", "s.qmd.j2"), ("len(s@2.runs)", "numbers.qmd.j2")]]
+    noisy = rules({"runs": Tolerance("noisy", abs_tol=5)}, {"**.runs[*]": "noisy"})
+    rows = compare(stored, rerun, {"s": noisy}, ledger)
+    derived = [row.cells() for row in rows if "(" in row.path]
+    assert derived == [
+        {"result": "len(s@2.runs)", "where": "", "stored": "1", "rerun": "2", "difference": "+1",
+         "tolerance": "exact", "verdict": "beyond"},
+        {"result": "len(s.runs)", "where": "s.qmd.j2:4", "stored": "2", "rerun": "2", "difference": "+0",
+         "tolerance": "exact", "verdict": "equal"},
+        {"result": "mean(s@*.acc)", "where": "", "stored": "0.85", "rerun": "0.85", "difference": "+0",
+         "tolerance": "±0.212", "verdict": "equal"}]  # 3 sd of the seeds' values
+    assert [row.basis for row in rows if row.path.startswith("len(")] == ["", ""]
+
+
+def test_a_derived_number_over_a_key_with_parentheses_is_compared_too():
+    stored = {"s": {"acc(top1)": 0.9}, "s@2": {"acc(top1)": 0.8}}
+    rows = by_path(compare(stored, stored, {"s": rules()}, [{"path": "mean(s@*.acc(top1))", "template": "t", "line": 1}]))
+    assert rows["mean(s@*.acc(top1))"].verdict is Verdict.EQUAL

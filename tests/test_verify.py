@@ -219,3 +219,34 @@ def test_where_a_result_was_computed_is_told_from_its_machine_facts_or_its_worke
         "lab-7: AMD EPYC, 2 logical cores, 2 threads (torch)")
     assert stored_on(SimpleNamespace(meta={"worker": "node3:4411"})) == "node3"
     assert stored_on(SimpleNamespace(meta={})) == "an unrecorded machine"
+
+
+def test_the_outcome_says_where_each_result_was_stored_and_rerun_and_records_the_verification(tiny):
+    from report import machine
+    build(tiny, options(tiny))
+    path = out_of(tiny) / "results" / "quick" / "counting" / "seed-0.json"
+    meta = json.loads(path.read_text())["meta"]
+    outcome = verify(tiny, options(tiny))
+    here = machine.one_line(meta["machine"])
+    assert outcome.notes == [f"counting[seed=0]: stored on {here} ({meta['finished']}), rerun on {here}"]
+    assert outcome.passed and outcome.failed == [] and outcome.recorded == out_of(tiny) / "verification.json"
+    assert json.loads(outcome.recorded.read_text())["profile"] == "quick"
+
+
+def test_a_stale_note_says_the_rerun_may_differ_for_that_reason(tiny):
+    build(tiny, options(tiny))
+    outcome = verify(tiny, options(tiny, sets=["counting.upto=4"]))
+    assert outcome.notes[-1] == ("counting[seed=0] is stale (config upto: 3 -> 4): the rerun uses the current code "
+                                 "and settings, so its numbers may differ for that reason")
+    assert not outcome.passed
+
+
+def test_a_result_stored_without_its_date_is_said_to_have_an_unrecorded_one(tiny):
+    build(tiny, options(tiny))
+    path = out_of(tiny) / "results" / "quick" / "counting" / "seed-0.json"
+    raw = json.loads(path.read_text())
+    del raw["meta"]["finished"]
+    raw["checksum"] = store_module._checksum(raw)
+    path.write_text(json.dumps(raw))
+    (note,) = verify(tiny, options(tiny)).notes
+    assert "(an unrecorded date), rerun on " in note
