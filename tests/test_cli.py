@@ -7,13 +7,14 @@ import dataclasses
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from conftest import PROJECT
-from report.cli import list_sections, main, options_from, parser, print_summary
+from report.cli import _print_out, list_sections, main, options_from, parser, print_summary
 from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
 
@@ -148,6 +149,10 @@ def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_bui
 def test_watch_flags_out_of_place_are_refused_before_anything_runs(argv, message, capsys, tmp_path, no_build):
     assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_the_highest_port_is_accepted_as_a_number():
+    assert parser(PROJECT).parse_args(["--watch", "--port", "65535"]).port == 65535
 
 
 def test_a_bad_flag_points_at_help(capsys, no_build):
@@ -333,3 +338,16 @@ def test_list_and_the_summary_name_each_state_a_unit_can_be_in(tiny, capsys):
     record.write_text("")
     main(project, ["--list", *out])
     assert capsys.readouterr().out.splitlines()[3].split()[:3] == ["again", "0", "corrupt"]
+
+
+def test_a_reader_that_stops_early_is_no_error_and_the_exit_s_flush_is_quiet(monkeypatch):
+    read, write = os.pipe()
+    os.close(read)  # `python build.py --diff | head` after head has its lines
+    stream = open(write, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        _print_out("counting: 1 changed")
+        stream.flush()  # what the interpreter does as it exits
+        assert os.path.samestat(os.fstat(write), os.stat(os.devnull))
+    finally:
+        stream.close()
