@@ -133,6 +133,24 @@ def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_
                                        "  hint: give the address of a running Dask scheduler\n")
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--executor", "dask", "--scheduler", "host:8786"],
+     "error: --scheduler 'host:8786' is not a scheduler address\n"
+     "  hint: write it as PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786\n"),
+    (["--list", "--check", "--diff", "--export", "a.zip", "--import", "b.zip"],
+     "error: --list and --check and --diff and --export and --import cannot be combined\n"
+     "  hint: give one of them per command\n"),
+    (["--export", "a.zip", "--import", "b.zip"],
+     "error: --export and --import cannot be combined\n  hint: give one of them per command\n"),
+    (["--worker-timeout", "inf"], "error: --worker-timeout must be a positive number of seconds, got inf\n"
+                                  "  hint: use --worker-timeout 60, say\n"),
+])
+def test_a_bad_combination_or_value_is_refused_saying_what_and_how_to_fix_it(argv, message, capsys, tmp_path,
+                                                                             no_build):
+    assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == message
+
+
 def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
     assert main(PROJECT, ["--jobs", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
@@ -140,7 +158,8 @@ def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_bui
 
 @pytest.mark.parametrize("argv,message", [
     (["--run"], "error: --run retrains on change, which only --watch follows\n  hint: use --watch --run\n"),
-    (["--watch", "--list"], "error: --watch cannot be combined with --list or --check\n"),
+    (["--watch", "--list"], "error: --watch cannot be combined with --list or --check\n"
+                            "  hint: give one of them per command\n"),
     (["--watch", "--check"], "error: --watch cannot be combined with --list or --check\n"),
     (["--watch", "--port", "65536"], "error: argument --port: '65536' is not a port number (0 to 65535; 0 picks a "
                                      "free one)\n  hint: see `python build.py --help`\n"),
@@ -149,6 +168,18 @@ def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_bui
 def test_watch_flags_out_of_place_are_refused_before_anything_runs(argv, message, capsys, tmp_path, no_build):
     assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_watch_serves_on_the_port_given_retrains_when_asked_and_returns_the_watcher_s_exit_code(monkeypatch,
+                                                                                               tmp_path):
+    calls = []
+    monkeypatch.setattr("report.cli.watch", lambda *args: calls.append(args) or 130)
+    assert main(PROJECT, ["--watch", "--port", "8001", "--run", "--profile", "quick", "--out", str(tmp_path)]) == 130
+    assert main(PROJECT, ["--watch", "--out", str(tmp_path)]) == 130
+    (project, options, port, run, on_build), (_, _, default_port, no_run, _) = calls
+    assert (project, options.profile, options.out, port, run, on_build) == (PROJECT, "quick", tmp_path, 8001, True,
+                                                                           print_summary)
+    assert (default_port, no_run) == (8765, False)
 
 
 def test_the_highest_port_is_accepted_as_a_number():
