@@ -35,7 +35,8 @@ def test_a_reference_an_expression_completes_is_placed_where_it_begins(tmp_path)
 
 def test_a_reference_not_typed_in_any_template_says_so(tmp_path):
     problem = unresolved("See @tbl-gone.\n", templates(tmp_path, "nothing here\n"))
-    assert problem.message.startswith("unknown cross-reference @tbl-gone at a template (not found in the sources):")
+    assert problem.message == ("unknown cross-reference @tbl-gone at a template (not found in the sources): "
+                               "no table is labelled tbl-gone (no table has a label)")
 
 
 def test_references_in_code_e_mail_addresses_and_other_citations_are_not_cross_references(tmp_path):
