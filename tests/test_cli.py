@@ -14,9 +14,10 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import PROJECT
-from report.cli import _print_out, list_sections, main, options_from, parser, print_summary
+from report.cli import _print_out, list_sections, main, options_from, parser, print_summary, print_verification
 from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
+from report.verify import Verified
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -382,3 +383,19 @@ def test_a_reader_that_stops_early_is_no_error_and_the_exit_s_flush_is_quiet(mon
         assert os.path.samestat(os.fstat(write), os.stat(os.devnull))
     finally:
         stream.close()
+
+
+def test_a_verify_prints_its_notes_and_summary_and_exits_by_what_failed(capsys, tmp_path):
+    passed = Verified(rows=[], rules={}, notes=["counting[seed=0]: stored on vm"], recorded=tmp_path / "v.json")
+    assert print_verification(passed) == 0
+    assert capsys.readouterr() == ("0 numbers compared: 0 equal, 0 within tolerance, 0 beyond\n",
+                                   "counting[seed=0]: stored on vm\n"
+                                   f"recorded in {tmp_path / 'v.json'}; the next `python build.py` shows it in the "
+                                   "report's appendix\n")
+    crashed = unit("counting", 0, Outcome.FAILED, error="ZeroDivisionError: division by zero")
+    no_data = unit("kmnist", 1, Outcome.FAILED, error="DataError: no KMNIST files", user_error=True)
+    assert print_verification(Verified(rows=[], rules={}, failed=[crashed])) == 1
+    assert print_verification(Verified(rows=[], rules={}, failed=[crashed, no_data])) == 2
+    assert capsys.readouterr().err.splitlines() == ["FAILED counting[seed=0]: ZeroDivisionError: division by zero",
+                                                    "FAILED counting[seed=0]: ZeroDivisionError: division by zero",
+                                                    "FAILED kmnist[seed=1]: DataError: no KMNIST files"]
