@@ -52,3 +52,13 @@ def with_environment(source, target, environment: str):
         for info in old.infolist():
             new.writestr(info, environment if info.filename == "environment.txt" else old.read(info))
     return target
+
+
+def test_list_writes_nothing_to_a_built_folder_and_creates_no_folder_never_built(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    build(tiny, Options(profile="quick", out=out, to=["md"], show_progress=False))
+    before = sorted((str(p.relative_to(out)), p.stat().st_mtime_ns) for p in out.rglob("*"))
+    assert main(tiny, ["--list", "--profile", "quick", "--out", str(out)]) == 0
+    assert sorted((str(p.relative_to(out)), p.stat().st_mtime_ns) for p in out.rglob("*")) == before
+    assert main(tiny, ["--list", "--out", str(tmp_path / "never")]) == 0
+    assert not (tmp_path / "never").exists()
