@@ -35,6 +35,10 @@ def test_export_and_import_say_what_they_carried_where_the_machines_differ_and_h
     assert main(project, ["--export", str(target), "--out", str(first)]) == 0
     assert capsys.readouterr().err == (f"wrote {target}: the quick report of commit not a git ch, 2 stored results "
                                        "and this environment\n")
+    build(tiny, Options(profile="quick", out=tmp_path / "one", to=["md"], show_progress=False))
+    assert main(tiny, ["--export", str(tmp_path / "one.zip"), "--out", str(tmp_path / "one")]) == 0
+    assert capsys.readouterr().err.endswith(": the quick report of commit not a git ch, 1 stored result and this "
+                                            "environment\n")
     with zipfile.ZipFile(target) as packed:
         exported_on = json.loads(packed.read("report-export.json"))["machine"]
     from_elsewhere = with_environment(target, tmp_path / "elsewhere.zip", "# Python 3.9.1 (CPython) on Linux\n")
