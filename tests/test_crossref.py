@@ -43,3 +43,10 @@ def test_references_in_code_e_mail_addresses_and_other_citations_are_not_cross_r
     markdown = ("Run `grep @sec-x` or\n\n```\n@fig-y\n```\n\nwrite to me@sec-z.org; as @knuth84 says.\n"
                 "A sentence ends at @sec-results.\n" + DOCUMENT)
     assert unresolved(markdown, templates(tmp_path, "")) is None
+
+
+def test_a_reference_typed_in_several_places_names_each_once(tmp_path):
+    source = templates(tmp_path, "As @sec-nope shows (@sec-nope),\n\nand @sec-nope again.\n{{ x }} @sec-nope\n")
+    problem = unresolved("As @sec-nope shows,\n\nand @sec-nope again.\n", source)
+    assert problem.message == ("unknown cross-reference @sec-nope at s.qmd.j2:1, s.qmd.j2:3, s.qmd.j2:4: no section is "
+                               "labelled sec-nope (no section has a label)")
