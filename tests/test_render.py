@@ -319,6 +319,11 @@ def test_a_product_sum_traces_every_factor_and_addend(tmp_path):
                                                         "sec.layers[0].bias"]
 
 
+def test_a_product_sum_reads_factors_and_addend_unless_told_other_keys(tmp_path):
+    doc = render(tmp_path, "{{ product_sum(r.sec.layers) }}", {"layers": [{"factors": [3, 2], "addend": 2}]})
+    assert re.sub(r"\{[^}]*\}", "", doc.text) == "([3] × [2] + [2])"
+
+
 def test_a_result_s_text_printed_without_a_filter_is_noted_with_its_path_and_line_when_it_holds_digits(tmp_path):
     doc = render(tmp_path, "{{ r.sec.name }} and\n{{ r.sec.label }}", {"name": "NetConv", "label": "H = 16"})
     assert doc.text == "NetConv and\nH = 16" and doc.ledger.entries == []
