@@ -1,4 +1,5 @@
 """Backends: the quarto call (which cannot run here) by its argument list; choice of engine."""
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -295,3 +296,25 @@ def test_a_reference_to_no_label_stops_pandoc_naming_it(document):
     with pytest.raises(RendererError) as caught:
         PandocBackend.find().render(document, ["html"])
     assert "unknown cross-reference @sec-nope: nothing has that label" in caught.value.message
+
+
+def test_quarto_reports_its_own_version_and_those_of_the_pandoc_and_typst_it_bundles(tmp_path):
+    answers = 'case "$*" in "--version") echo 1.5.57;; "pandoc --version") echo "pandoc 3.1.11";; ' \
+              '"typst --version") echo "typst 0.11.0 (2bf9f95d)";; esac'
+    quarto = QuartoBackend(fake_quarto(tmp_path, answers))
+    assert quarto.versions() == {"quarto": "1.5.57", "pandoc": "3.1.11", "typst": "0.11.0"}
+
+
+def test_pandoc_reports_its_version_and_that_of_the_typst_it_compiles_with(tmp_path):
+    pandoc = tmp_path / "pandoc"
+    pandoc.write_text('#!/bin/bash\n[ "$*" = "--version" ] && echo "pandoc 3.1.11"\n')
+    pandoc.chmod(0o755)
+    assert PandocBackend(str(pandoc)).versions() == {"pandoc": "3.1.11", "typst": importlib.metadata.version("typst")}
+
+
+def test_the_chosen_backend_runs_the_quarto_found_on_path_or_pandoc_with_the_project_s_fonts(monkeypatch):
+    monkeypatch.setattr(backends.shutil, "which", {"quarto": "/usr/bin/quarto"}.get)
+    assert backends.choose("quarto", PROJECT).command(Path("report.qmd"), "md", "out.md")[0] == "/usr/bin/quarto"
+    pandoc = backends.choose("pandoc", PROJECT)
+    assert pandoc.typst_preamble() == PandocBackend("pandoc", PROJECT.pdf_fonts).typst_preamble()
+    assert pandoc.font_paths == PROJECT.font_paths and PROJECT.pdf_fonts and PROJECT.font_paths

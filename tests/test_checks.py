@@ -288,3 +288,11 @@ def test_a_typed_number_is_placed_at_the_number_literal_when_no_prose_or_string_
 def test_a_number_in_prose_the_check_does_not_read_is_not_named_as_its_source(tmp_path):
     (tmp_path / "s.qmd.j2").write_text("See @fig-width-16 and `16`{.literal}.\nAbout 16 runs.\n")
     assert checks.untraced_numbers("About 16 runs.\n", tmp_path)[0].startswith("number '16' is typed into s.qmd.j2:2,")
+
+
+def test_a_pdf_that_cannot_be_read_is_one_problem_saying_to_rebuild(tmp_path):
+    (tmp_path / "report.pdf").write_text("<html>not a pdf</html>")
+    for pdf in (tmp_path / "report.pdf", tmp_path / "missing.pdf"):
+        [problem] = checks.verify_pdf(pdf, LEDGER)
+        assert problem.startswith("report.pdf cannot be read as a PDF (")
+        assert problem.endswith("); rebuild it with `python build.py`")

@@ -7,15 +7,17 @@ import dataclasses
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from conftest import PROJECT
-from report.cli import list_sections, main, options_from, parser, print_summary
+from report.cli import _print_out, list_sections, main, options_from, parser, print_summary, print_verification
 from report.pipeline import Options, Summary
 from report.status import Freshness, Outcome
+from report.verify import Verified
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -132,6 +134,24 @@ def test_executor_dask_without_scheduler_names_the_flag_and_the_fix(capsys, tmp_
                                        "  hint: give the address of a running Dask scheduler\n")
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--executor", "dask", "--scheduler", "host:8786"],
+     "error: --scheduler 'host:8786' is not a scheduler address\n"
+     "  hint: write it as PROTOCOL://HOST:PORT, e.g. tcp://10.0.0.5:8786\n"),
+    (["--list", "--check", "--diff", "--export", "a.zip", "--import", "b.zip"],
+     "error: --list and --check and --diff and --export and --import cannot be combined\n"
+     "  hint: give one of them per command\n"),
+    (["--export", "a.zip", "--import", "b.zip"],
+     "error: --export and --import cannot be combined\n  hint: give one of them per command\n"),
+    (["--worker-timeout", "inf"], "error: --worker-timeout must be a positive number of seconds, got inf\n"
+                                  "  hint: use --worker-timeout 60, say\n"),
+])
+def test_a_bad_combination_or_value_is_refused_saying_what_and_how_to_fix_it(argv, message, capsys, tmp_path,
+                                                                             no_build):
+    assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == message
+
+
 def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_build):
     assert main(PROJECT, ["--jobs", "0", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --jobs must be at least 1, got 0\n  hint: use --jobs 1 or more\n"
@@ -139,7 +159,8 @@ def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_bui
 
 @pytest.mark.parametrize("argv,message", [
     (["--run"], "error: --run retrains on change, which only --watch follows\n  hint: use --watch --run\n"),
-    (["--watch", "--list"], "error: --watch cannot be combined with --list or --check\n"),
+    (["--watch", "--list"], "error: --watch cannot be combined with --list or --check\n"
+                            "  hint: give one of them per command\n"),
     (["--watch", "--check"], "error: --watch cannot be combined with --list or --check\n"),
     (["--watch", "--port", "65536"], "error: argument --port: '65536' is not a port number (0 to 65535; 0 picks a "
                                      "free one)\n  hint: see `python build.py --help`\n"),
@@ -148,6 +169,22 @@ def test_jobs_below_one_is_refused_with_the_value_given(capsys, tmp_path, no_bui
 def test_watch_flags_out_of_place_are_refused_before_anything_runs(argv, message, capsys, tmp_path, no_build):
     assert main(PROJECT, [*argv, "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_watch_serves_on_the_port_given_retrains_when_asked_and_returns_the_watcher_s_exit_code(monkeypatch,
+                                                                                               tmp_path):
+    calls = []
+    monkeypatch.setattr("report.cli.watch", lambda *args: calls.append(args) or 130)
+    assert main(PROJECT, ["--watch", "--port", "8001", "--run", "--profile", "quick", "--out", str(tmp_path)]) == 130
+    assert main(PROJECT, ["--watch", "--out", str(tmp_path)]) == 130
+    (project, options, port, run, on_build), (_, _, default_port, no_run, _) = calls
+    assert (project, options.profile, options.out, port, run, on_build) == (PROJECT, "quick", tmp_path, 8001, True,
+                                                                           print_summary)
+    assert (default_port, no_run) == (8765, False)
+
+
+def test_the_highest_port_is_accepted_as_a_number():
+    assert parser(PROJECT).parse_args(["--watch", "--port", "65535"]).port == 65535
 
 
 def test_a_bad_flag_points_at_help(capsys, no_build):
@@ -333,3 +370,32 @@ def test_list_and_the_summary_name_each_state_a_unit_can_be_in(tiny, capsys):
     record.write_text("")
     main(project, ["--list", *out])
     assert capsys.readouterr().out.splitlines()[3].split()[:3] == ["again", "0", "corrupt"]
+
+
+def test_a_reader_that_stops_early_is_no_error_and_the_exit_s_flush_is_quiet(monkeypatch):
+    read, write = os.pipe()
+    os.close(read)  # `python build.py --diff | head` after head has its lines
+    stream = open(write, "w")
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        _print_out("counting: 1 changed")
+        stream.flush()  # what the interpreter does as it exits
+        assert os.path.samestat(os.fstat(write), os.stat(os.devnull))
+    finally:
+        stream.close()
+
+
+def test_a_verify_prints_its_notes_and_summary_and_exits_by_what_failed(capsys, tmp_path):
+    passed = Verified(rows=[], rules={}, notes=["counting[seed=0]: stored on vm"], recorded=tmp_path / "v.json")
+    assert print_verification(passed) == 0
+    assert capsys.readouterr() == ("0 numbers compared: 0 equal, 0 within tolerance, 0 beyond\n",
+                                   "counting[seed=0]: stored on vm\n"
+                                   f"recorded in {tmp_path / 'v.json'}; the next `python build.py` shows it in the "
+                                   "report's appendix\n")
+    crashed = unit("counting", 0, Outcome.FAILED, error="ZeroDivisionError: division by zero")
+    no_data = unit("kmnist", 1, Outcome.FAILED, error="DataError: no KMNIST files", user_error=True)
+    assert print_verification(Verified(rows=[], rules={}, failed=[crashed])) == 1
+    assert print_verification(Verified(rows=[], rules={}, failed=[crashed, no_data])) == 2
+    assert capsys.readouterr().err.splitlines() == ["FAILED counting[seed=0]: ZeroDivisionError: division by zero",
+                                                    "FAILED counting[seed=0]: ZeroDivisionError: division by zero",
+                                                    "FAILED kmnist[seed=1]: DataError: no KMNIST files"]

@@ -35,10 +35,18 @@ def test_a_reference_an_expression_completes_is_placed_where_it_begins(tmp_path)
 
 def test_a_reference_not_typed_in_any_template_says_so(tmp_path):
     problem = unresolved("See @tbl-gone.\n", templates(tmp_path, "nothing here\n"))
-    assert problem.message.startswith("unknown cross-reference @tbl-gone at a template (not found in the sources):")
+    assert problem.message == ("unknown cross-reference @tbl-gone at a template (not found in the sources): "
+                               "no table is labelled tbl-gone (no table has a label)")
 
 
 def test_references_in_code_e_mail_addresses_and_other_citations_are_not_cross_references(tmp_path):
     markdown = ("Run `grep @sec-x` or\n\n```\n@fig-y\n```\n\nwrite to me@sec-z.org; as @knuth84 says.\n"
                 "A sentence ends at @sec-results.\n" + DOCUMENT)
     assert unresolved(markdown, templates(tmp_path, "")) is None
+
+
+def test_a_reference_typed_in_several_places_names_each_once(tmp_path):
+    source = templates(tmp_path, "As @sec-nope shows (@sec-nope),\n\nand @sec-nope again.\n{{ x }} @sec-nope\n")
+    problem = unresolved("As @sec-nope shows,\n\nand @sec-nope again.\n", source)
+    assert problem.message == ("unknown cross-reference @sec-nope at s.qmd.j2:1, s.qmd.j2:3, s.qmd.j2:4: no section is "
+                               "labelled sec-nope (no section has a label)")

@@ -269,6 +269,11 @@ def test_a_matrix_traces_every_cell_and_escapes_its_labels(tmp_path):
     assert align == ["left", "right", "right"] and caption == ": Confusion. {#tbl-conf}\n"
 
 
+def test_a_matrix_prints_row_labels_the_template_typed_exactly_as_typed(tmp_path):
+    doc = render(tmp_path, "{{ matrix(r.sec.m, ['0.50', '1.00'], ['x'], 'By rate.', 'tbl-r') }}", {"m": [[1], [2]]})
+    assert [row[0] for row in pipe_table(doc.text)[0]] == ["", "0.50", "1.00"]
+
+
 def test_every_claim_is_recorded_with_its_line_and_one_without_a_body_prints_nothing(tmp_path):
     body = ("a\n{% call claim('conv beats lin', r.sec.conv > r.sec.lin) %}Conv wins.{% endcall %}\n"
             "{{ claim('lin is positive', r.sec.lin > 0) }}.")
@@ -312,6 +317,11 @@ def test_a_product_sum_traces_every_factor_and_addend(tmp_path):
     assert re.sub(r"\{[^}]*\}", "", doc.text) == "([784] × [10] + [10]) + ([10] × [5] + [5])"
     assert [e.path for e in doc.ledger.entries][:3] == ["sec.layers[0].shape[0]", "sec.layers[0].shape[1]",
                                                         "sec.layers[0].bias"]
+
+
+def test_a_product_sum_reads_factors_and_addend_unless_told_other_keys(tmp_path):
+    doc = render(tmp_path, "{{ product_sum(r.sec.layers) }}", {"layers": [{"factors": [3, 2], "addend": 2}]})
+    assert re.sub(r"\{[^}]*\}", "", doc.text) == "([3] × [2] + [2])"
 
 
 def test_a_result_s_text_printed_without_a_filter_is_noted_with_its_path_and_line_when_it_holds_digits(tmp_path):

@@ -22,3 +22,11 @@ def test_a_template_jinja_cannot_read_is_skipped(tmp_path):
     (tmp_path / "broken.qmd.j2").write_text("{{ unclosed\n")
     (tmp_path / "good.qmd.j2").write_text("fine\n")
     assert [piece.template for piece in pieces(tmp_path)] == ["good.qmd.j2"]
+
+
+def test_templates_are_read_in_name_order_and_float_literals_are_numbers(tmp_path):
+    (tmp_path / "b.qmd.j2").write_text("{{ lit(2.5) }}\n")
+    (tmp_path / "a.qmd.j2").write_text("Typed 2.5 here\n")
+    found = pieces(tmp_path)
+    assert Piece("b.qmd.j2", 1, "2.5", "number") in found
+    assert places(found, re.compile(r"2\.5"), ["prose", "number"]) == ["a.qmd.j2:1", "b.qmd.j2:1"]
