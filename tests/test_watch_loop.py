@@ -3,11 +3,13 @@ and what each batch of events does; watchfiles is replaced by a script of events
 import html
 import logging
 import re
+import signal
 import sys
+import threading
 import urllib.request
 
 import pytest
-from test_watch import STALE_LISTING, edit, shown, shown_text, tiny_options
+from test_watch import STALE_LISTING, edit, shown, shown_text, tiny_options, wait_until
 from watchfiles import Change as Event
 
 from report.backends.pandoc import PandocBackend
@@ -15,7 +17,7 @@ from report.errors import UsageError
 from report.pipeline import build, check_out_dir
 from report.preview import STYLE, PreviewHtml
 from report.serve import PreviewServer
-from report.watch import CSS_URL, Change, Watcher, build_script, watch
+from report.watch import CSS_URL, Change, Retraining, Watcher, build_script, watch
 
 
 class Events:
@@ -235,3 +237,109 @@ def test_a_code_change_shows_the_section_stale_retrains_and_shows_the_new_result
     watcher.handle(set())  # the next quiet tick
     assert "Stale" not in shown_text(watcher) and "Counting to 4" in shown_text(watcher)
     assert watcher.retraining.process is None
+
+
+# --- the --run build ---
+
+class Clock:
+    """``time`` for report.watch's Retraining: ``perf_counter`` reads ``now``, which a test moves."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def relays() -> list:
+    return [thread for thread in threading.enumerate() if thread.name == "retraining-output"]
+
+
+@pytest.fixture
+def retraining(monkeypatch):
+    """A Retraining of a Python one-liner, on a clock the test moves; its statuses in ``.statuses``."""
+    clock, made = Clock(), []
+    monkeypatch.setattr("report.watch.time", clock)
+
+    def make(code: str) -> Retraining:
+        statuses = []
+        made.append(Retraining([sys.executable, "-c", code], statuses.append))
+        made[-1].statuses, made[-1].clock = statuses, clock
+        return made[-1]
+    yield make
+    for run in made:
+        if run.process is not None:
+            run.process.kill()
+            run.process.wait()
+
+
+def test_a_retraining_starts_only_when_wanted_and_says_so(retraining, logged):
+    run = retraining("pass")
+    assert run.tick() is None and run.process is None and run.statuses == []
+    run.want()
+    assert run.tick() is None and run.process is not None
+    assert run.statuses == ["Retraining…"] and logged() == ["retraining: -c pass"]
+
+
+def test_a_change_while_a_retraining_runs_starts_one_more_once_it_ends_not_two_at_once(retraining):
+    run = retraining("import time; time.sleep(0.5)")
+    run.want()
+    run.tick()
+    first = run.process
+    run.want()
+    assert run.tick() is None and run.process is first  # one at a time
+    first.wait()
+    assert run.tick() == 0 and run.process is not first and run.process is not None
+    second = run.process
+    second.wait()
+    assert run.tick() == 0 and run.process is None  # no change meanwhile: no third run
+
+
+def test_a_retraining_that_succeeds_clears_the_status_and_logs_its_time(retraining, logged):
+    run = retraining("pass")
+    run.want()
+    run.tick()
+    run.clock.now += 2.5
+    run.process.wait()
+    assert run.tick() == 0 and run.statuses[-1] == "" and logged()[-1] == "retraining finished in 2.5 s"
+
+
+def test_a_retraining_that_fails_says_its_exit_code_on_the_page_and_in_the_log(retraining, logged):
+    run = retraining("raise SystemExit(3)")
+    run.want()
+    run.tick()
+    run.clock.now += 1.25
+    run.process.wait()
+    assert run.tick() == 3 and run.statuses[-1] == "Retraining failed (exit code 3); see the terminal."
+    assert logged()[-1] == "retraining failed (exit code 3) after 1.2 s; the page shows what the store holds"
+
+
+def test_the_last_line_a_retraining_writes_to_either_stream_reaches_the_page_undecodable_bytes_replaced(
+        retraining, capfd):
+    run = retraining("import sys; sys.stdout.buffer.write(b'loading caf\\xe9\\n'); sys.stdout.flush(); "
+                     "sys.stderr.write('epoch 1 of 2\\r'); sys.stderr.flush()")
+    run.want()
+    run.tick()
+    run.clock.now += 7
+    run.process.wait()
+    wait_until(lambda: not relays(), timeout=10)  # the relay ends with the build's output
+    assert run.statuses[-1] == "Retraining (7 s): epoch 1 of 2"
+    assert "loading caf\ufffd\nepoch 1 of 2\r" in capfd.readouterr().err
+
+
+def test_the_relay_of_a_running_retraining_never_holds_the_watcher_open(retraining):
+    run = retraining("import time; time.sleep(0.5)")
+    run.want()
+    run.tick()
+    assert [thread.daemon for thread in relays()] == [True]
+    run.process.wait()
+    wait_until(lambda: not relays(), timeout=10)
+
+
+def test_stopping_ends_a_running_retraining_as_ctrl_c_would_and_waits_for_it(retraining):
+    retraining("pass").stop()  # none started: nothing to stop
+    run = retraining("import time; time.sleep(30)")
+    run.want()
+    run.tick()
+    run.stop()
+    assert run.process.returncode == -signal.SIGTERM
