@@ -6,6 +6,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import urllib.request
 
 import pytest
@@ -103,7 +104,12 @@ def test_watch_stopped_before_writing_an_edit_says_a_build_brings_the_files_up_t
 def test_a_first_build_that_fails_is_logged_and_its_error_served(tiny, events, logged):
     edit(tiny.templates / "counting.qmd.j2", "that add up", "that add up {{ nosuch }}")
     pages = []
-    events(lambda options: (pages.append(words(fetch(served(tiny)))), (yield from ()))[1])
+
+    def look(options):
+        pages.append(words(fetch(served(tiny))))
+        yield from ()
+
+    events(look)
     summaries = []
     assert watch(tiny, tiny_options(tiny), port=0, retrain=False, announce=summaries.append) == 0
     assert not summaries and logged()[0].startswith("error: counting.qmd.j2:4: undefined value: 'nosuch' is undefined")
@@ -120,7 +126,9 @@ def test_watch_with_run_retrains_with_its_own_options_after_a_source_change(tiny
     def change_the_code(options):
         edit(tiny.root / "tiny_sections" / "counting.py", 'QUICK = {"upto": 3}', 'QUICK = {"upto": 4}')
         yield {(Event.modified, str(tiny.root / "tiny_sections" / "counting.py"))}
-        while not arguments.exists():
+        deadline = time.monotonic() + 30
+        while not arguments.exists() and time.monotonic() < deadline:  # a quiet tick until the build ran
+            time.sleep(0.01)
             yield set()
 
     events(change_the_code)
