@@ -234,12 +234,23 @@ def test_a_template_change_shows_the_edit_and_starts_no_retraining(tiny, running
     assert "as edited" in shown(watcher) and watcher.retraining.process is None
 
 
-def test_a_code_change_shows_the_section_stale_retrains_and_shows_the_new_result_once_retrained(tiny, running):
+def test_a_code_change_logs_why_the_section_is_stale_and_how_to_retrain_it(tiny, running, logged):
+    watcher = running()
+    edit(tiny.root / "tiny_sections" / "counting.py", 'QUICK = {"upto": 3}', 'QUICK = {"upto": 4}')
+    watcher.handle({(Event.modified, str(tiny.root / "tiny_sections" / "counting.py"))})
+    assert ("counting[seed=0] is stale: source tiny_sections/counting.py changed; config upto: 3 -> 4 (the page says "
+            "so; `--watch --run` retrains on change)") in logged()
+
+
+def test_a_code_change_shows_the_section_stale_retrains_and_shows_the_new_result_once_retrained(
+        tiny, running, logged):
     edit(tiny.templates / "report.qmd.j2", "{% for s in prov.sections %}", STALE_LISTING + "{% for s in prov.sections %}")
     watcher = running(command=[sys.executable, "-c", "pass"])
     edit(tiny.root / "tiny_sections" / "counting.py", 'QUICK = {"upto": 3}', 'QUICK = {"upto": 4}')
     watcher.handle({(Event.modified, str(tiny.root / "tiny_sections" / "counting.py"))})
     assert f"Stale: {html.escape('config upto: 3 -> 4')}" in shown_text(watcher) and watcher.retraining.process is not None
+    assert ("counting[seed=0] is stale: source tiny_sections/counting.py changed; config upto: 3 -> 4"
+            in logged())  # no advice: it is retraining
     build(tiny, tiny_options(tiny))  # what the retraining build does
     watcher.retraining.process.wait()
     watcher.handle(set())  # the next quiet tick
@@ -351,3 +362,12 @@ def test_stopping_ends_a_running_retraining_as_ctrl_c_would_and_waits_for_it(ret
     run.tick()
     run.stop()
     assert run.process.returncode == -signal.SIGTERM
+
+
+def test_a_save_that_changes_nothing_the_report_says_reloads_no_page(tiny, running, logged):
+    watcher = running()
+    before = watcher.server.broadcast.version
+    template = tiny.templates / "counting.qmd.j2"
+    template.write_text(template.read_text())
+    watcher.handle({(Event.modified, str(template))})
+    assert watcher.server.broadcast.version == before and logged()[-1] == "templates/counting.qmd.j2 changed"
