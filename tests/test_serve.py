@@ -32,8 +32,9 @@ def open_events(server: PreviewServer, since: str) -> http.client.HTTPResponse:
 
 def read_event(stream: http.client.HTTPResponse) -> tuple[str, str]:
     """The next event (name, data), skipping keep-alive comments."""
-    fields = {}
+    fields, deadline = {}, time.monotonic() + 5
     while True:
+        assert time.monotonic() < deadline, "no event, only keep-alive comments"
         line = stream.readline().decode().rstrip("\n")
         if not line and fields:
             return fields.get("event", ""), fields.get("data", "")
@@ -147,3 +148,10 @@ def test_an_idle_event_stream_gets_a_comment_now_and_then_so_a_closed_page_is_no
     assert stream.getheader("Content-Type") == "text/event-stream"
     read_event(stream)
     assert stream.readline() == b": still here\n" and stream.readline() == b"\n"
+
+
+def test_a_page_that_names_no_version_reloads_at_once(server):
+    server.show(PAGE)
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    connection.request("GET", EVENTS)
+    assert read_event(connection.getresponse()) == ("reload", server.broadcast.version)
