@@ -270,5 +270,5 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
     def _event(self, name: str, data: str) -> None:
-        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode("utf-8"))
+        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode("utf-8"))  # pragma: no mutate (codec names ignore case)
         self.wfile.flush()
