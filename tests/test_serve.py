@@ -155,3 +155,9 @@ def test_a_page_that_names_no_version_reloads_at_once(server):
     connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
     connection.request("GET", EVENTS)
     assert read_event(connection.getresponse()) == ("reload", server.broadcast.version)
+
+
+def test_the_error_page_shows_each_excerpt_in_turn():
+    excerpts = [Excerpt("a.py", 1, [(1, "a")]), Excerpt("b.py", 2, [(2, "b")])]
+    page = error_page("two places", "", excerpts, "Kept.")
+    assert '<span class="at">    1  a</span>\n</pre>\n<h2>b.py, line 2</h2>' in page
