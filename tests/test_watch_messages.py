@@ -160,3 +160,8 @@ def test_a_write_broken_off_by_ctrl_c_leaves_the_files_behind_the_page(writer):
 def test_a_writer_closed_with_nothing_asked_writes_nothing(writer):
     writer.close()
     assert not writer.behind and Pool.made == []
+
+
+def test_a_file_named_that_is_not_text_gets_no_excerpt(project):
+    (project.root / "code.py").write_bytes(b"caf\xe9 = 1\n")
+    assert excerpts("code.py, line 1: invalid syntax", project) == []
