@@ -11,6 +11,7 @@ starts and one when it ends, with its count, time and rate:
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import IO
@@ -81,5 +82,5 @@ class StepLines:
 
 
 def _rate(count: int, seconds: float) -> str:
-    per_second = count / seconds if seconds > 0 else float("inf")
+    per_second = count / seconds if seconds > 0 else math.inf
     return f"{per_second:,.0f}/s" if per_second >= 10 else f"{per_second:.2f}/s"

@@ -125,7 +125,7 @@ class Broadcast:
 
     def new_version(self) -> None:
         with self._changed:
-            self._count += 1
+            self._count += 1  # pragma: no mutate (versions are only compared for equality: any other step is as new)
             self._changed.notify_all()
 
     def set_status(self, text: str) -> None:
@@ -152,8 +152,8 @@ class PreviewServer:
     def __init__(self, root: Path, httpd: ThreadingHTTPServer, broadcast: Broadcast, assets: dict[str, Path]):
         self.root, self._httpd, self.broadcast, self.assets = root, httpd, broadcast, assets
         self._page, self._page_lock = "", threading.Lock()
-        self._thread = threading.Thread(target=httpd.serve_forever, args=(SHUTDOWN_POLL_S,), name="preview-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(SHUTDOWN_POLL_S,),
+                                        name="preview-server", daemon=True)  # pragma: no mutate (close() joins it)
 
     @classmethod
     def start(cls, root: Path, port: int = DEFAULT_PORT, assets: dict[str, Path] | None = None) -> "PreviewServer":
@@ -208,7 +208,7 @@ def _listen(port: int, handler) -> ThreadingHTTPServer:
         if exc.errno != errno.EADDRINUSE:
             raise
         httpd = ThreadingHTTPServer((HOST, 0), handler)  # the system picks a free port
-    httpd.daemon_threads = True  # an open event stream must not keep the process alive
+    httpd.daemon_threads = True  # pragma: no mutate (an open stream must not keep the process alive; close() ends them all first)
     return httpd
 
 
@@ -249,7 +249,7 @@ class Handler(SimpleHTTPRequestHandler):
         """Tell one page to reload once the page shown is newer than its own; relay status lines meanwhile."""
         since = parse_qs(urlsplit(self.path).query).get("since", [""])[0]
         self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Type", "text/event-stream")  # pragma: no mutate (header names and types ignore case)
         self.end_headers()
         shown = None
         try:
@@ -270,5 +270,5 @@ class Handler(SimpleHTTPRequestHandler):
             return
 
     def _event(self, name: str, data: str) -> None:
-        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode("utf-8"))
+        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode("utf-8"))  # pragma: no mutate (codec names ignore case)
         self.wfile.flush()

@@ -63,6 +63,7 @@ QUIET_MS = 20  # a save is taken once its files have been still this long (an ed
 TICK_MS = 250  # how often the loop looks at a running --run build when no file changes
 PLACE = re.compile(r"(?P<file>[\w./-]+\.(?:j2|py))(?::|, line )(?P<line>\d+)")  # "x.qmd.j2:12", "x.py, line 3"
 CONTEXT_LINES = 3
+READ_BYTES = 4096  # what the --run build's output is relayed in, at most, as it comes
 CSS_URL = f"{ASSET_PREFIX}report.css"  # the page links the style sheet that report.html embeds
 
 
@@ -413,7 +414,8 @@ class Retraining:
     def __init__(self, command: list[str], show_status: Callable[[str], None]):
         self.command, self.show_status = command, show_status
         self.process: subprocess.Popen | None = None
-        self._wanted, self._started = False, 0.0
+        self._wanted = False
+        self._started = 0.0  # pragma: no mutate (set again by _start before anything reads it)
 
     def want(self) -> None:
         self._wanted = True
@@ -424,7 +426,7 @@ class Retraining:
         if self.process is not None and self.process.poll() is not None:
             ended = self._finish()
         if self._wanted and self.process is None:
-            self._wanted = False
+            self._wanted = False  # pragma: no mutate (None is as false as False)
             self._start()
         return ended
 
@@ -443,8 +445,9 @@ class Retraining:
 
     def _relay(self, process: subprocess.Popen) -> None:
         """Copy the build's output to this terminal as it comes (progress bars too); its last line to the pages."""
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span two reads
-        for chunk in iter(lambda: os.read(process.stdout.fileno(), 4096), b""):
+        utf8 = codecs.getincrementaldecoder("utf-8")  # pragma: no mutate (codec names ignore case)
+        decoder = utf8("replace")  # a character may span two reads
+        for chunk in iter(lambda: os.read(process.stdout.fileno(), READ_BYTES), b""):
             text = decoder.decode(chunk)
             sys.stderr.write(text)
             sys.stderr.flush()

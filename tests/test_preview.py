@@ -99,3 +99,41 @@ def test_a_pandoc_failure_is_a_renderer_error_naming_the_preview(monkeypatch):
 
 def test_the_style_sheet_linked_is_the_one_report_html_embeds():
     assert preview.STYLE.name == "report.css" and preview.STYLE.is_file()
+
+
+@pytest.mark.parametrize("markdown,pieces", [
+    ("# One\n\ntext\n\n# Two\n", ["# One\n\ntext\n\n", "# Two\n"]),  # no empty piece before the first heading
+    ("---\ntitle: x\n...\n# One\n", ["---\ntitle: x\n...\n", "# One\n"]),  # YAML may close with "..."
+    ("---\ntitle: x\n\n# One\n", ["---\ntitle: x\n\n# One\n"]),  # metadata never closed: all of it is metadata
+    ("# One\n\n```\n~~~\n\n# In code\n```python\n\n# In code\n```\n\n# Two\n",  # only its own mark closes a fence
+     ["# One\n\n```\n~~~\n\n# In code\n```python\n\n# In code\n```\n\n", "# Two\n"]),
+    ("# One\n\n::: {.a}\n::: {.b}\n:::\n\n# In a\n:::\n\n# Two\n",  # fenced divs nest
+     ["# One\n\n::: {.a}\n::: {.b}\n:::\n\n# In a\n:::\n\n", "# Two\n"]),
+    ("# One\n\n:::\n\n# Two\n", ["# One\n\n:::\n\n", "# Two\n"]),  # a closing mark with no div open opens none
+])
+def test_a_document_is_cut_where_pandoc_would_see_a_top_level_heading(markdown, pieces):
+    assert split_at_headings(markdown) == pieces
+
+
+def test_a_pandoc_failure_says_its_exit_code_and_message_without_pandoc_s_backtrace(tmp_path):
+    pandoc = tmp_path / "pandoc"
+    pandoc.write_text("#!/bin/sh\necho 'Unknown extension: foo' >&2\necho 'HasCallStack backtrace:' >&2\n"
+                      "echo '  at Main.hs:3' >&2\nexit 64\n")
+    pandoc.chmod(0o755)
+    with pytest.raises(RendererError) as failed:
+        PreviewHtml(str(pandoc), "/s.css").html("# One\n")
+    assert str(failed.value) == ("pandoc failed (64) on the preview: Unknown extension: foo\n  hint: fix the Markdown "
+                                 "at the place pandoc names (the report.qmd of a build shows it)")
+
+
+def test_a_long_pandoc_complaint_is_cut_to_its_first_2000_characters(tmp_path):
+    pandoc = tmp_path / "pandoc"
+    pandoc.write_text("#!/bin/sh\nprintf 'x%.0s' $(seq 3000) >&2\nexit 1\n")
+    pandoc.chmod(0o755)
+    with pytest.raises(RendererError) as failed:
+        PreviewHtml(str(pandoc), "/s.css").html("# One\n")
+    assert failed.value.message == "pandoc failed (1) on the preview: " + "x" * 2000
+
+
+def test_wide_characters_reach_the_page_as_they_are(pandoc):
+    assert "<p>おきすつな</p>" in PreviewHtml(pandoc, "/s.css").html("# One\n\nおきすつな\n")

@@ -32,8 +32,9 @@ def open_events(server: PreviewServer, since: str) -> http.client.HTTPResponse:
 
 def read_event(stream: http.client.HTTPResponse) -> tuple[str, str]:
     """The next event (name, data), skipping keep-alive comments."""
-    fields = {}
+    fields, deadline = {}, time.monotonic() + 5
     while True:
+        assert time.monotonic() < deadline, "no event, only keep-alive comments"
         line = stream.readline().decode().rstrip("\n")
         if not line and fields:
             return fields.get("event", ""), fields.get("data", "")
@@ -110,3 +111,53 @@ def test_the_error_page_names_the_file_and_line_marks_the_line_and_escapes_the_t
     assert "t.qmd.j2:2: undefined value: &#x27;x&#x27; is undefined" in page and "<b>hint:</b> check the name" in page
     assert "<h2>templates/t.qmd.j2, line 2</h2>" in page
     assert '<span class="at">    2  {{ x &lt;b&gt; }}</span>' in page and '<span class="">    1  Intro</span>' in page
+
+
+def test_the_reload_script_goes_before_the_last_closing_body_tag_even_at_the_very_start():
+    assert inject("</body>", "v-1").endswith("</script>\n</body>")
+    page = inject('<body><p>"</body>" ends a page.</p></body>', "v-1")
+    assert page.startswith('<body><p>"</body>" ends a page.</p><script') and page.endswith("</script>\n</body>")
+
+
+def test_an_error_without_a_hint_shows_no_hint_line():
+    page = error_page("it broke", "", [], "Kept.")
+    assert '<p class="message">it broke</p>\n\n<p>Kept. Save a fix' in page and "hint:" not in page
+
+
+def test_before_a_page_is_shown_the_server_answers_with_the_reload_script_alone(server):
+    assert get(server.url)[0] == inject("", server.broadcast.version)
+
+
+def test_each_answer_says_its_type_and_length_and_files_are_asked_again_each_time(tmp_path):
+    css = tmp_path / "style.css"
+    css.write_text("body { color: #222; }")
+    (tmp_path / "notes.txt").write_text("as on disk")
+    with PreviewServer.start(tmp_path, port=0, assets={"/__watch/report.css": css}) as server:
+        server.show(PAGE)
+        body, headers = get(server.url)
+        assert headers["Content-Type"] == "text/html; charset=utf-8" and headers["Content-Length"] == str(len(body))
+        body, headers = get(server.url + "__watch/report.css")
+        assert body == "body { color: #222; }" and headers["Content-Type"] == "text/css"
+        assert headers["Content-Length"] == "21" and headers["Cache-Control"] == "no-cache"
+        assert get(server.url + "notes.txt")[1]["Cache-Control"] == "no-cache"
+
+
+def test_an_idle_event_stream_gets_a_comment_now_and_then_so_a_closed_page_is_noticed(server, monkeypatch):
+    monkeypatch.setattr("report.serve.KEEP_ALIVE_S", 0.05)
+    stream = open_events(server, server.broadcast.version)
+    assert stream.getheader("Content-Type") == "text/event-stream"
+    read_event(stream)
+    assert stream.readline() == b": still here\n" and stream.readline() == b"\n"
+
+
+def test_a_page_that_names_no_version_reloads_at_once(server):
+    server.show(PAGE)
+    connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
+    connection.request("GET", EVENTS)
+    assert read_event(connection.getresponse()) == ("reload", server.broadcast.version)
+
+
+def test_the_error_page_shows_each_excerpt_in_turn():
+    excerpts = [Excerpt("a.py", 1, [(1, "a")]), Excerpt("b.py", 2, [(2, "b")])]
+    page = error_page("two places", "", excerpts, "Kept.")
+    assert '<span class="at">    1  a</span>\n</pre>\n<h2>b.py, line 2</h2>' in page

@@ -223,7 +223,7 @@ def test_a_retraining_build_runs_one_at_a_time_and_its_last_line_reaches_the_pag
 
 
 def test_the_run_build_has_every_option_of_the_watcher_but_force():
-    options = Options(sections=["toy_mlp"], profile="quick", force=True, sets=["toy_mlp.lr=0.02"], to=["html"],
+    options = Options(sections=["toy_mlp"], profile="quick", force=True, sets=["toy_mlp.lr=0.02"], to=["html", "pdf"],
                       out=Path("/o"), engine="pandoc", jobs=2, scheduler="tcp://h:1", worker_timeout=5.0, device="cpu",
                       draft=True, show_progress=False)
     command = run_command(Path("/p/build.py"), options)

@@ -27,6 +27,7 @@ def test_the_html_gets_a_font_face_with_exactly_the_wide_characters_it_prints(fo
     assert 'font-family: "IPAexGothic"' in face
     ranges = re.search(r"unicode-range: ([^;]*);", face).group(1)
     assert ranges == ", ".join(f"U+{ord(c):X}" for c in sorted(HIRAGANA))  # no Latin text changes font
+    assert "src: url(data:font/ttf;base64," in face  # the type of the font file it subsets
     data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)\)", face).group(1))
     with TTFont(io.BytesIO(data)) as subset:
         assert set(subset.getBestCmap()) == {ord(c) for c in HIRAGANA}
