@@ -1,0 +1,109 @@
+"""--diff output: the terminal listing and the pull-request table, written out whole for a known diff."""
+import json
+
+import pytest
+
+from report import diff
+from report.history import Build
+
+
+def a_build(tmp_path, name, **provenance):
+    """A build folder holding only its provenance (all the labels read)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "provenance.json").write_text(json.dumps(provenance))
+    return Build(name, folder)
+
+
+def printed(section, path, text, value, kind="num", digits=2, context=None, line=3):
+    return diff.Printed(section, path, f"{section}.qmd.j2", line, text, value, kind, digits,
+                        context or ("", "", ""))
+
+
+@pytest.fixture
+def builds(tmp_path):
+    old = a_build(tmp_path, "2025-06-01T120000Z-0ab152d", commit="0ab152df968b527997d391c172feb352c0a5c955",
+                  date="2025-06-01", profile="quick")
+    new = a_build(tmp_path, "2025-06-02T090000Z-1234567", commit="1234567890abcdef", dirty=True,
+                  date="2025-06-02", profile="full")
+    return old, new
+
+
+@pytest.fixture
+def mixed(builds):
+    """Two sections: kmnist with one changed and one added number, dynamics with one changed and one removed."""
+    old, new = builds
+    accuracy = ("The accuracy is ", "0.89", ", up from before.")
+    changes = [
+        diff.Change("changed", printed("kmnist", "kmnist.acc", "0.88", 0.88),
+                    printed("kmnist", "kmnist.acc", "0.89", 0.89, context=accuracy)),
+        diff.Change("added", None, printed("kmnist", "kmnist.loss", "0.31", 0.31, line=7)),
+        diff.Change("changed", printed("dynamics", "dynamics.mode", "a|b", "a|b", kind="text"),
+                    printed("dynamics", "dynamics.mode", "c*d", "c*d", kind="text")),
+        diff.Change("removed", printed("dynamics", "dynamics.steps", "12", 12, kind="int",
+                                       context=("Took ", "12", " steps.")), None),
+    ]
+    return diff.Diff(old, new, changes, compared=5)
+
+
+def test_the_summary_counts_changed_of_compared_then_added_and_removed(mixed):
+    assert mixed.summary() == "2 of 5 printed numbers changed, 1 added, 1 removed"
+
+
+def test_the_terminal_listing_groups_by_section_with_each_sentence_below_its_number(mixed):
+    assert diff.as_text(mixed).splitlines() == [
+        "--diff: 2025-06-02T090000Z-1234567 (commit 1234567-dirty, 2025-06-02, full profile)",
+        "   against 2025-06-01T120000Z-0ab152d (commit 0ab152d, 2025-06-01, quick profile)",
+        "",
+        "kmnist: 1 changed, 1 added",
+        "  changed  kmnist.qmd.j2:3  kmnist.acc  0.88 -> 0.89  (+0.01)",
+        "           The accuracy is [0.89], up from before.",
+        "  added    kmnist.qmd.j2:7  kmnist.loss  0.31",
+        "           ",
+        "",
+        "dynamics: 1 changed, 1 removed",
+        "  changed  dynamics.qmd.j2:3  dynamics.mode  a|b -> c*d",
+        "           ",
+        "  removed  dynamics.qmd.j2:3  dynamics.steps  12",
+        "           Took [12] steps.",
+        "",
+        "2 of 5 printed numbers changed, 1 added, 1 removed",
+    ]
+
+
+def test_when_nothing_changed_the_listing_says_so_with_the_counts(builds):
+    old, new = builds
+    assert diff.as_text(diff.Diff(old, new, [], compared=4)).splitlines()[-2:] == [
+        "", "no printed number changed (0 of 4 printed numbers changed, 0 added, 0 removed)"]
+
+
+def test_a_label_without_commit_date_or_profile_shows_question_marks_and_an_unreadable_one_its_name(tmp_path):
+    bare = a_build(tmp_path, "bare")
+    assert diff._label(bare) == "bare (commit ?, ?, ? profile)"
+    assert diff._label(Build("gone", tmp_path / "gone")) == "gone"
+
+
+def test_the_pull_request_table_has_a_row_per_change_with_markdown_escaped(mixed):
+    assert diff.as_markdown(mixed) == (
+        "**2 of 5 printed numbers changed, 1 added, 1 removed**: `2025-06-02T090000Z-1234567` "
+        "against `2025-06-01T120000Z-0ab152d`\n"
+        "\n"
+        "| section | change | printed | template | result path | old | new | difference |\n"
+        "|:--|:--|:--|:--|:--|--:|--:|--:|\n"
+        "| kmnist | changed | The accuracy is **0.89**, up from before. | `kmnist.qmd.j2:3` | `kmnist.acc` "
+        "| 0.88 | 0.89 | +0.01 |\n"
+        "| kmnist | added |  | `kmnist.qmd.j2:7` | `kmnist.loss` |  | 0.31 |  |\n"
+        "| dynamics | changed |  | `dynamics.qmd.j2:3` | `dynamics.mode` | a\\|b | c\\*d |  |\n"
+        "| dynamics | removed | Took **12** steps. | `dynamics.qmd.j2:3` | `dynamics.steps` | 12 |  |  |\n")
+
+
+def test_the_pull_request_comment_for_no_change_is_one_sentence(builds):
+    old, new = builds
+    assert diff.as_markdown(diff.Diff(old, new, [], compared=4)) == (
+        "**0 of 4 printed numbers changed, 0 added, 0 removed**: `2025-06-02T090000Z-1234567` "
+        "against `2025-06-01T120000Z-0ab152d`\n\nNo printed number changed.\n")
+
+
+def test_every_character_markdown_reads_is_escaped_in_a_cell_and_only_the_pipe_in_code():
+    assert diff._md("a\\b|c*d_e`f[g]h<i>j") == "a\\\\b\\|c\\*d\\_e\\`f\\[g\\]h\\<i\\>j"
+    assert diff._code("x|y_z") == "`x\\|y_z`"
