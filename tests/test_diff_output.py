@@ -107,3 +107,4 @@ def test_the_pull_request_comment_for_no_change_is_one_sentence(builds):
 def test_every_character_markdown_reads_is_escaped_in_a_cell_and_only_the_pipe_in_code():
     assert diff._md("a\\b|c*d_e`f[g]h<i>j") == "a\\\\b\\|c\\*d\\_e\\`f\\[g\\]h\\<i\\>j"
     assert diff._code("x|y_z") == "`x\\|y_z`"
+    assert diff._md("eXtra Xs stay") == "eXtra Xs stay"
