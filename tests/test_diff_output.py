@@ -108,3 +108,38 @@ def test_every_character_markdown_reads_is_escaped_in_a_cell_and_only_the_pipe_i
     assert diff._md("a\\b|c*d_e`f[g]h<i>j") == "a\\\\b\\|c\\*d\\_e\\`f\\[g\\]h\\<i\\>j"
     assert diff._code("x|y_z") == "`x\\|y_z`"
     assert diff._md("eXtra Xs stay") == "eXtra Xs stay"
+
+
+def number(i, text):
+    return f'[{text}]{{#n{i} .num title="s.x"}}'
+
+
+def test_each_number_shows_its_own_sentence_as_plain_text():
+    document = ("Intro line. The value is " + number(1, "5") + " here. Two.\n"
+                + number(2, "7") + " starts this one.\n"
+                "A wrapped\nline holds " + number(3, "1\\_000") + " and {.smallcaps}**bold**  words\n\n"
+                "No period before " + number(4, "9") + "\n\n"
+                "| a | " + number(5, "3") + " |\n")
+    assert diff.sentences(document) == {
+        "n1": ("The value is ", "5", " here."), "n2": ("", "7", " starts this one."),
+        "n3": ("A wrapped line holds ", "1_000", " and bold words"), "n4": ("No period before ", "9", ""),
+        "n5": ("a | ", "3", "")}
+
+
+def test_a_long_sentence_is_cut_at_whole_words_to_about_eighty_characters():
+    words = " ".join(f"w{i:02}" for i in range(40)) + " " + number(1, "0.123") + " " + " ".join(
+        f"v{i:02}" for i in range(40)) + ". End."
+    assert diff.sentences(words)["n1"] == ("...w31 w32 w33 w34 w35 w36 w37 w38 w39 ", "0.123",
+                                           " v00 v01 v02 v03 v04 v05 v06 v07 v08...")
+
+
+@pytest.mark.parametrize("extra,cut", [(0, False), (1, True)])
+def test_a_sentence_is_cut_only_when_it_is_longer_than_its_room(extra, cut):
+    room = (diff.WIDTH - len("0.123")) // 2  # characters on each side
+    left = "a " * ((room + extra) // 2) + "b" * ((room + extra) % 2)
+    right = " c" * ((room - 1 + extra) // 2) + " " * ((room - 1 + extra) % 2) + "."
+    assert len(left) == len(right) == room + extra
+    before, _, after = diff.sentences(left + number(1, "0.123") + right)["n1"]
+    assert before.startswith("...") is cut and after.endswith("...") is cut
+    if not cut:
+        assert (before, after) == (left, right.rstrip())
