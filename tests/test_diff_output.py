@@ -119,11 +119,18 @@ def test_each_number_shows_its_own_sentence_as_plain_text():
                 + number(2, "7") + " starts this one.\n"
                 "A wrapped\nline holds " + number(3, "1\\_000") + " and {.smallcaps}**bold**  words\n\n"
                 "No period before " + number(4, "9") + "\n\n"
-                "| a | " + number(5, "3") + " |\n")
+                "| a | " + number(5, "3") + " |\n"
+                "|X|" + number(6, "4") + "|Y|\n"
+                "Last\nparagraph " + number(7, "8") + ".")
     assert diff.sentences(document) == {
         "n1": ("The value is ", "5", " here."), "n2": ("", "7", " starts this one."),
         "n3": ("A wrapped line holds ", "1_000", " and bold words"), "n4": ("No period before ", "9", ""),
-        "n5": ("a | ", "3", "")}
+        "n5": ("a | ", "3", ""), "n6": ("X|", "4", "|Y"), "n7": ("Last paragraph ", "8", ".")}
+
+
+def test_a_full_stop_opening_a_block_ends_a_sentence_before_it_even_an_empty_one():
+    assert diff.sentences(". Then " + number(1, "5") + " more.")["n1"] == ("Then ", "5", " more.")
+    assert diff.sentences(number(1, "") + ". Next one.")["n1"] == ("", "", ".")
 
 
 def test_a_long_sentence_is_cut_at_whole_words_to_about_eighty_characters():
@@ -139,7 +146,7 @@ def test_a_sentence_is_cut_only_when_it_is_longer_than_its_room(extra, cut):
     left = "a " * ((room + extra) // 2) + "b" * ((room + extra) % 2)
     right = " c" * ((room - 1 + extra) // 2) + " " * ((room - 1 + extra) % 2) + "."
     assert len(left) == len(right) == room + extra
-    before, _, after = diff.sentences(left + number(1, "0.123") + right)["n1"]
+    before, _, after = diff.sentences(left + number(1, "0.123") + right + " Next.")["n1"]
     assert before.startswith("...") is cut and after.endswith("...") is cut
     if not cut:
         assert (before, after) == (left, right.rstrip())
