@@ -52,6 +52,15 @@ def test_the_appendix_of_every_number_and_the_build_facts_are_left_out(tmp_path)
     assert list(printed) == [("sec.y", "sec.qmd.j2", 0)]
 
 
+def test_a_number_printed_again_by_one_template_is_counted_once_per_printing(tmp_path):
+    numbers = [entry(f"n{i}", "sec.x", "1.00") for i in (1, 2, 3)] + [
+        entry("n4", "literal:sec.qmd.j2:5", "28", value="28", kind="text")]
+    assert list(diff.printed_numbers(a_build(tmp_path / "b", numbers)).items()) == [
+        (("sec.x", "sec.qmd.j2", n), diff.Printed("sec", "sec.x", "sec.qmd.j2", 1, "1.00", 1.0, "num", 2, ("", "", "")))
+        for n in (0, 1, 2)] + [(("literal:sec.qmd.j2:5", "sec.qmd.j2", 0), diff.Printed(
+            "sec", "literal:sec.qmd.j2:5", "sec.qmd.j2", 1, "28", "28", "text", 2, ("", "", "")))]
+
+
 def test_each_number_carries_where_it_is_printed_and_its_sentence(tmp_path):
     document = 'The loss fell to [0.25]{#n1 .num title="sec.loss"}. Then it rose.\n'
     (number,) = diff.printed_numbers(a_build(tmp_path / "b", [
@@ -144,7 +153,13 @@ def test_a_folder_holding_a_ledger_is_a_build_by_its_path(out, tmp_path):
     assert (old.name, old.folder) == (str(other.folder), other.folder)
 
 
+def test_a_kept_build_whose_files_are_gone_is_never_taken_for_the_report(out):
+    (out.history / "2025-06-04T120000Z-ddddddd").mkdir()
+    assert diff.builds_to_compare(out)[0].name == "2025-06-02T120000Z-bbbbbbb"
+
+
 def test_an_unknown_reference_names_the_three_latest_builds(out):
+    kept(out, "2025-05-01T120000Z-0000000", "0.50")
     with pytest.raises(UsageError) as caught:
         diff.builds_to_compare(out, "nosuch")
     assert caught.value.message == (f"--diff nosuch: no build of that name or commit in {out.history}, "
