@@ -229,3 +229,19 @@ def test_a_package_missing_on_either_side_is_named_absent_in_the_order_asked():
     assert archive.differences(there, here, ("scipy", "NumPy")) == [
         "scipy absent there, 1.0 here", "NumPy 2.4.6 there, absent here"]
     assert archive.differences(there, there, ("numpy",)) == []
+
+
+def test_members_are_staged_in_a_hidden_folder_of_the_output_folder_until_every_one_is_checked(packed, tmp_path,
+                                                                                               monkeypatch):
+    """So an import that stops half-way leaves no half report, and the rename into place stays on one disk."""
+    out = empty_out(tmp_path)
+    seen, read = [], archive._read
+
+    def reading(*args):
+        seen.append(sorted(p.name for p in out.root.iterdir()))
+        return read(*args)
+    monkeypatch.setattr(archive, "_read", reading)
+    archive.unpack(packed[0], out)
+    assert len(seen) == len(packed[1]["files"]) + 2
+    assert all(len(names) == 1 and names[0].startswith(".staging-") for names in seen)
+    assert not list(out.root.glob(".staging-*"))
