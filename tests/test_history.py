@@ -125,6 +125,8 @@ def test_an_entry_is_named_by_the_time_in_utc_and_only_a_full_commit_hash(tmp_pa
     assert history.keep(paths, now=START).name == "2025-06-01T120000Z-nocommit"
     paths = a_report(tmp_path / "none", commit="")
     assert history.keep(paths, now=START).name == "2025-06-01T120000Z-nocommit"
+    paths.provenance.write_text(json.dumps({"profile": "quick"}))  # a provenance of before commits were recorded
+    assert history.keep(paths, now=START).name == "2025-06-01T120000Z-nocommit-2"
 
 
 def test_only_folders_not_starting_with_a_dot_are_builds_and_a_missing_history_holds_none(tmp_path):
