@@ -245,3 +245,10 @@ def test_members_are_staged_in_a_hidden_folder_of_the_output_folder_until_every_
     assert len(seen) == len(packed[1]["files"]) + 2
     assert all(len(names) == 1 and names[0].startswith(".staging-") for names in seen)
     assert not list(out.root.glob(".staging-*"))
+
+
+def test_an_archive_path_may_start_at_the_home_folder(built, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    archive.export(built, Path("~/build.zip"))
+    assert zipfile.is_zipfile(tmp_path / "home" / "build.zip")
