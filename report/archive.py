@@ -97,7 +97,7 @@ def differences(exported: str, here: str, names: tuple[str, ...]) -> list[str]:
 # -- export ---------------------------------------------------------------------------------
 def _provenance(paths: OutputPaths) -> dict:
     try:
-        prov = json.loads(paths.provenance.read_text(encoding="utf-8"))
+        prov = json.loads(paths.provenance.read_text(encoding="utf-8"))  # pragma: no mutate (codec name's case)
         prov["profile"]
     except (OSError, ValueError, KeyError, TypeError):
         raise UsageError(f"no report in {paths.root} to export ({paths.provenance.name} is missing or damaged)",
@@ -115,7 +115,8 @@ def _store_files(store: Store) -> list[Path]:
     files = []
     for record in sorted(store.root.glob("*/seed-*.json")):
         try:
-            artifact_dir = record.parent / json.loads(record.read_text(encoding="utf-8"))["artifact_dir"]
+            meta = json.loads(record.read_text(encoding="utf-8"))  # pragma: no mutate (codec name's case)
+            artifact_dir = record.parent / meta["artifact_dir"]
         except (OSError, ValueError, KeyError, TypeError):
             raise OutputError(f"cannot export {record}: it is not a readable result record",
                               "rebuild its section (`python build.py SECTION --force`), then export") from None
