@@ -77,10 +77,10 @@ def test_when_nothing_changed_the_listing_says_so_with_the_counts(builds):
         "", "no printed number changed (0 of 4 printed numbers changed, 0 added, 0 removed)"]
 
 
-def test_a_label_without_commit_date_or_profile_shows_question_marks_and_an_unreadable_one_its_name(tmp_path):
+def test_a_build_without_commit_date_or_profile_shows_question_marks_and_an_unreadable_one_its_name(tmp_path):
     bare = a_build(tmp_path, "bare")
-    assert diff._label(bare) == "bare (commit ?, ?, ? profile)"
-    assert diff._label(Build("gone", tmp_path / "gone")) == "gone"
+    assert diff.as_text(diff.Diff(bare, Build("gone", tmp_path / "gone"), [], compared=0)).splitlines()[:2] == [
+        "--diff: gone", "   against bare (commit ?, ?, ? profile)"]
 
 
 def test_the_pull_request_table_has_a_row_per_change_with_markdown_escaped(mixed):
@@ -104,10 +104,12 @@ def test_the_pull_request_comment_for_no_change_is_one_sentence(builds):
         "against `2025-06-01T120000Z-0ab152d`\n\nNo printed number changed.\n")
 
 
-def test_every_character_markdown_reads_is_escaped_in_a_cell_and_only_the_pipe_in_code():
-    assert diff._md("a\\b|c*d_e`f[g]h<i>j") == "a\\\\b\\|c\\*d\\_e\\`f\\[g\\]h\\<i\\>j"
-    assert diff._code("x|y_z") == "`x\\|y_z`"
-    assert diff._md("eXtra Xs stay") == "eXtra Xs stay"
+def test_every_character_markdown_reads_is_escaped_in_a_cell_and_only_the_pipe_in_code(builds):
+    text = "a\\b|c*d_e`f[g]h<i>j eXtra"
+    change = diff.Change("added", None, diff.Printed("s", "s.x|y_z", "s.qmd.j2", 1, text, text, "text", None,
+                                                      ("", "", "")))
+    row = diff.as_markdown(diff.Diff(*builds, [change], compared=0)).splitlines()[-1]
+    assert row == "| s | added |  | `s.qmd.j2:1` | `s.x\\|y_z` |  | a\\\\b\\|c\\*d\\_e\\`f\\[g\\]h\\<i\\>j eXtra |  |"
 
 
 def number(i, text):
