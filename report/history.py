@@ -69,7 +69,7 @@ def keep(paths: OutputPaths, now: datetime | None = None) -> Path:
     provenance and its compressed text."""
     paths.history.mkdir(parents=True, exist_ok=True)
     _sweep(paths.history)
-    staging = paths.history / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    staging = paths.history / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"  # pragma: no mutate (name length: unread)
     staging.mkdir()  # as any folder is made, so the umask decides who else may read it
     shutil.copyfile(paths.ledger, staging / LEDGER)
     shutil.copyfile(paths.provenance, staging / PROVENANCE)
