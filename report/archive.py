@@ -188,7 +188,7 @@ def _versions(listing: str) -> dict[str, str]:
     for line in listing.splitlines():
         if line.startswith("# Python "):
             found["python"] = line.split()[2]
-        name, sep, version = line.partition("==")
+        name, sep, version = line.partition("==")  # pragma: no mutate (names and versions hold no "==")
         if sep:
             found[name.lower()] = version
     return found

@@ -171,6 +171,13 @@ def test_files_that_do_not_match_the_manifest_are_listed_both_ways(tmp_path):
         "export it again: the archive was changed after it was written")
 
 
+def test_files_missing_from_the_zip_alone_say_none_are_unlisted(tmp_path):
+    manifest = {"format": "report-export", "version": 1, "files": {"a.json": "x"}}
+    source = a_zip(tmp_path / "short.zip", {}, manifest)
+    assert refusal(UsageError, lambda: archive.unpack(source, empty_out(tmp_path)))[0] == (
+        f"--import {source}: its files do not match its manifest (unlisted: none; missing: a.json)")
+
+
 def test_folders_in_the_zip_and_a_missing_environment_are_accepted(tmp_path):
     content = b"{}"
     manifest = {"format": "report-export", "version": 1,
