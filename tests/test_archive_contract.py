@@ -81,6 +81,15 @@ def test_a_provenance_without_commit_date_or_dirty_flag_exports_them_empty(built
     built.provenance.write_text(json.dumps({"profile": "quick"}))
     manifest = archive.export(built, tmp_path / "bare.zip")
     assert (manifest["commit"], manifest["dirty"], manifest["date"]) == ("", False, "")
+    built.provenance.write_text(json.dumps({"profile": "quick", "dirty": True}))
+    assert archive.export(built, tmp_path / "dirty.zip")["dirty"] is True
+
+
+def test_every_stored_record_is_exported(built, tmp_path):
+    records = built.results / "quick" / "counting"
+    (records / "seed-1.json").write_bytes((records / "seed-0.json").read_bytes())
+    files = archive.export(built, tmp_path / "two.zip")["files"]
+    assert {"results/quick/counting/seed-0.json", "results/quick/counting/seed-1.json"} <= set(files)
 
 
 @pytest.mark.parametrize("provenance", [None, "not json", "{}", "[]"], ids=["missing", "not-json", "no-profile", "a-list"])
