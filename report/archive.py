@@ -80,7 +80,7 @@ def unpack(source: Path, paths: OutputPaths) -> dict:
 
 def environment() -> str:
     """This Python and every installed distribution, sorted, as ``pip freeze`` would list them."""
-    packages = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},
+    packages = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]},  # pragma: no mutate (header names ignore case)
                       key=str.lower)
     header = f"# Python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}"
     return "\n".join([header, *packages]) + "\n"
@@ -97,7 +97,7 @@ def differences(exported: str, here: str, names: tuple[str, ...]) -> list[str]:
 # -- export ---------------------------------------------------------------------------------
 def _provenance(paths: OutputPaths) -> dict:
     try:
-        prov = json.loads(paths.provenance.read_text(encoding="utf-8"))
+        prov = json.loads(paths.provenance.read_text(encoding="utf-8"))  # pragma: no mutate (codec name's case)
         prov["profile"]
     except (OSError, ValueError, KeyError, TypeError):
         raise UsageError(f"no report in {paths.root} to export ({paths.provenance.name} is missing or damaged)",
@@ -115,7 +115,8 @@ def _store_files(store: Store) -> list[Path]:
     files = []
     for record in sorted(store.root.glob("*/seed-*.json")):
         try:
-            artifact_dir = record.parent / json.loads(record.read_text(encoding="utf-8"))["artifact_dir"]
+            meta = json.loads(record.read_text(encoding="utf-8"))  # pragma: no mutate (codec name's case)
+            artifact_dir = record.parent / meta["artifact_dir"]
         except (OSError, ValueError, KeyError, TypeError):
             raise OutputError(f"cannot export {record}: it is not a readable result record",
                               "rebuild its section (`python build.py SECTION --force`), then export") from None
@@ -187,7 +188,7 @@ def _versions(listing: str) -> dict[str, str]:
     for line in listing.splitlines():
         if line.startswith("# Python "):
             found["python"] = line.split()[2]
-        name, sep, version = line.partition("==")
+        name, sep, version = line.partition("==")  # pragma: no mutate (names and versions hold no "==")
         if sep:
             found[name.lower()] = version
     return found

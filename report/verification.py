@@ -62,7 +62,7 @@ def read(path: Path) -> dict | None:
     """The last verification, or ``None`` when there is none this build can read (a damaged or
     older record is left for the next ``--verify`` to replace)."""
     try:
-        found = json.loads(path.read_text(encoding="utf-8"))
+        found = json.loads(path.read_text(encoding="utf-8"))  # pragma: no mutate (codec name's case)
     except (OSError, ValueError):
         return None
     if not isinstance(found, dict) or found.get("schema") != SCHEMA or not FIELDS <= found.keys():

@@ -21,12 +21,13 @@ BODY = """Accuracy {{ r.sec.acc | num(3) }}.
 APPENDIX = "{% for g in groups %}{% for e in g.entries %}{{ echo(e) }}{% endfor %}{% endfor %}"
 
 
-def render(tmp_path, seeds_and_accuracies):
-    (tmp_path / "report.qmd.j2").write_text(BODY)
+def render(tmp_path, seeds_and_accuracies, body=BODY, provenance=PROVENANCE, extra=lambda seed: {}):
+    (tmp_path / "report.qmd.j2").write_text(body)
     (tmp_path / "numbers.qmd.j2").write_text(APPENDIX)
-    records = [Record("sec", seed, "fp", {}, {"acc": acc, "model": "NetLin"}, {"profile_config": {}}, tmp_path)
+    records = [Record("sec", seed, "fp", {}, {"acc": acc, "model": "NetLin", **extra(seed)}, {"profile_config": {}},
+                      tmp_path)
                for seed, acc in seeds_and_accuracies]
-    return Renderer(tmp_path, tmp_path).render([SectionView("sec", records)], PROVENANCE)
+    return Renderer(tmp_path, tmp_path).render([SectionView("sec", records)], provenance)
 
 
 @pytest.fixture
@@ -96,3 +97,50 @@ def test_the_cards_go_into_the_html_as_data_an_element_and_a_script_of_its_own()
     assert body.count('<div id="number-card" class="number-card" role="tooltip" hidden></div>') == 1
     assert body.endswith("</script>\n</body></html>")
     assert not re.search(r"<script[^>]*\ssrc=|<link|@import|https?://", html)  # nothing fetched
+
+
+def test_an_sd_and_a_count_each_say_what_they_are_and_which_runs_made_them(tmp_path):
+    body = "{{ spread(r.sec.acc) }} {{ r.sec.layers | count }}"
+    cards = card.cards(render(tmp_path, [(2, 0.1 + 0.2), (1, 0.7)], body, extra=lambda seed: {"layers": [1, 2, 3]}))
+    sd = card_of(cards, "sd(sec@*.acc)")
+    assert (sd["origin"], sd["runs"]) == ("the standard deviation over the section's seeds", ["sec", "sec@1"])
+    assert sd["spread"] == "mean 0.5 ± sd 0.282843 over 2 seeds (seed 2: 0.3, seed 1: 0.7)"
+    count = card_of(cards, "len(sec.layers)")
+    assert {k: count[k] for k in ("printed", "stored", "runs", "origin")} == {
+        "printed": "3", "stored": "3", "runs": ["sec"], "origin": "the number of items in sec.layers"}
+    assert "spread" not in count  # a list has no mean
+
+
+def test_a_literal_and_a_fact_of_the_build_say_so_in_full_and_name_no_run(document):
+    cards = card.cards(document)
+    assert card_of(cards, "literal:report.qmd.j2:2")["origin"] == (
+        "stated by the template itself (lit()), not read from a result")
+    fact = card_of(cards, "provenance.seeds.sec")
+    assert fact["origin"] == "a fact of this build (its provenance), not of a run"
+    assert "runs" not in fact and "spread" not in fact and fact["stored"] == "2"
+
+
+@pytest.mark.parametrize("body,extra", [
+    ("{{ r.sec.only | num(1) }}", lambda seed: {"only": 1.5} if seed == 2 else {}),
+    ("{{ r.sec.only[1] | num(1) }}", lambda seed: {"only": [1.5] * seed})], ids=["one-seed-lacks-it", "shorter-list"])
+def test_a_value_that_not_every_seed_has_shows_no_spread(tmp_path, body, extra):
+    cards = card.cards(render(tmp_path, [(2, 0.3), (1, 0.7)], body, extra=extra))
+    assert "spread" not in cards["numbers"]["n1"] and cards["numbers"]["n1"]["runs"] == ["sec"]
+
+
+def test_a_finishing_time_is_shown_in_utc_and_an_unknown_one_stays_empty(tmp_path):
+    units = [{**PROVENANCE["sections"][0]["units"][0], "finished": "2026-11-26T03:56:07+02:00"},
+             {**PROVENANCE["sections"][0]["units"][1], "finished": ""}]
+    provenance = {**PROVENANCE, "sections": [{**PROVENANCE["sections"][0], "units": units}]}
+    runs = card.cards(render(tmp_path, [(2, 0.3), (1, 0.7)], provenance=provenance))["runs"]
+    assert (runs["sec"]["finished"], runs["sec@1"]["finished"]) == ("2026-11-26 01:56 UTC", "")
+
+
+def test_the_cards_style_goes_last_in_the_head_and_their_parts_last_in_the_body():
+    data = {"numbers": {"n1": {"printed": "0.5 ± 0.1"}}}
+    css, js = ((card.ASSETS / name).read_text(encoding="utf-8") for name in ("card.css", "card.js"))
+    assert card.embed(HTML, data) == (
+        f"<html><head><title>r</title><style>\n{css}</style>\n</head><body><p>x</p>"
+        '<div id="number-card" class="number-card" role="tooltip" hidden></div>\n'
+        '<script type="application/json" id="number-cards">{"numbers":{"n1":{"printed":"0.5 ± 0.1"}}}</script>\n'
+        f"<script>\n{js}</script>\n</body></html>")
