@@ -30,15 +30,16 @@ def tiny_options(project, **changes) -> Options:
                       **changes})
 
 
-def start_watcher(project, built: bool = True):
-    """A watcher of ``project`` (built first, unless not ``built``) serving on a free port, as --watch starts it."""
+def start_watcher(project, built: bool = True, command=None, write: bool = True):
+    """A watcher of ``project`` (built first, unless not ``built``) serving on a free port, as --watch starts it
+    (retraining with ``command`` when given; ``write=False`` leaves the report files unwritten)."""
     options = tiny_options(project)
     if built:
         build(project, options)
     paths = check_out_dir(project, options.out)
     server = PreviewServer.start(paths.root, port=0)
-    watcher = Watcher(project, options, paths, {}, server, PreviewHtml(PandocBackend.find().pandoc, CSS_URL), None)
-    watcher.refresh({Change.RESULTS})
+    watcher = Watcher(project, options, paths, {}, server, PreviewHtml(PandocBackend.find().pandoc, CSS_URL), command)
+    watcher.refresh({Change.RESULTS}, write=write)
     return watcher
 
 

@@ -10,15 +10,13 @@ import time
 import urllib.request
 
 import pytest
-from test_watch import STALE_LISTING, edit, shown, shown_text, tiny_options, wait_until
+from test_watch import STALE_LISTING, edit, shown, shown_text, start_watcher, tiny_options, wait_until
 from watchfiles import Change as Event
 
-from report.backends.pandoc import PandocBackend
 from report.errors import UsageError
-from report.pipeline import build, check_out_dir
-from report.preview import STYLE, PreviewHtml
-from report.serve import PreviewServer
-from report.watch import CSS_URL, Change, Retraining, Watcher, build_script, watch
+from report.pipeline import build
+from report.preview import STYLE
+from report.watch import CSS_URL, Retraining, build_script, watch
 
 
 class Events:
@@ -162,14 +160,7 @@ def test_run_starts_the_script_this_process_runs_by_its_full_path(tmp_path, monk
 # --- the loop over file events ---
 
 def start(project, built=True, command=None):
-    options = tiny_options(project)
-    if built:
-        build(project, options)
-    paths = check_out_dir(project, options.out)
-    server = PreviewServer.start(paths.root, port=0)
-    watcher = Watcher(project, options, paths, {}, server, PreviewHtml(PandocBackend.find().pandoc, CSS_URL), command)
-    watcher.refresh({Change.RESULTS}, write=False)
-    return watcher
+    return start_watcher(project, built, command, write=False)
 
 
 @pytest.fixture
